@@ -1,0 +1,25 @@
+import { Command } from 'commander';
+import { RwdaError } from '../errors.ts';
+import { readFileSync } from 'node:fs';
+
+// Each command lives in its own module under ./commands and registers itself on the program.
+const registrations: Array<(program: Command) => void> = [];
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command();
+program
+  .name('rwda')
+  .description('Zero-shot image anomaly detection with CLIP and random word data augmentation')
+  .version(pkg.version);
+for (const register of registrations) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof RwdaError) {
+    process.stderr.write(`rwda: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}
