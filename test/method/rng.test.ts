@@ -16,7 +16,7 @@ function refState(seed: number): bigint[] {
     z = ((z ^ (z >> 13n)) * 0xc2b2ae35n) & M32;
     return (z ^ (z >> 16n)) & M32;
   };
-  const s = [next(), next(), next(), next()];
+  const s: bigint[] = [next(), next(), next(), next()];
   if (s.every((v) => v === 0n)) s[0] = 1n;
   return s;
 }
