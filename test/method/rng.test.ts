@@ -17,7 +17,7 @@ function refState(seed: number): bigint[] {
     return (z ^ (z >> 16n)) & M32;
   };
   const s: bigint[] = [next(), next(), next(), next()];
-  if (s.every((v) => v === 0n)) s[0] = 1n;
+  if ((s[0]! | s[1]! | s[2]! | s[3]!) === 0n) s[0] = 1n;
   return s;
 }
 
