@@ -1,0 +1,155 @@
+/**
+ * open_clip's residual attention blocks as ONNX nodes: x = x + attn(ln_1(x)); x = x + mlp(ln_2(x)),
+ * with the residual stream kept 2-D ([B·L, width]) so every projection is a Gemm on the torch-layout
+ * weight. The residual add of each sub-block is left "pending" and folded into the next LayerNorm
+ * (SkipLayerNormalization when fused), so callers finish the stack with their own final LayerNorm.
+ */
+import { GraphBuilder, int, MS_DOMAIN, float } from './graph.ts';
+import { addAndNorm, gelu, layerNorm, linear, quickGelu, reshape, shapeOf, transpose } from './ops.ts';
+import type { WeightBinder } from './weights.ts';
+
+/** Which kernels implement the block; every choice computes the same function (see the exactness tests). */
+export interface KernelOptions {
+  /** 'mha': ORT's com.microsoft.MultiHeadAttention (flash attention on CPU when unmasked); 'ops': MatMul/Softmax. */
+  attention: 'mha' | 'ops';
+  /** com.microsoft Gelu/BiasGelu/QuickGelu instead of Erf/Sigmoid primitives. */
+  contribActivations: boolean;
+  /** com.microsoft SkipLayerNormalization for residual add + LayerNorm. */
+  skipLayerNorm: boolean;
+  /** One Gemm for q, k and v (then Split) instead of three. */
+  fusedQkv: boolean;
+}
+
+/** The fastest exact choice measured on CPU (see bench/). */
+export const DEFAULT_KERNELS: KernelOptions = { attention: 'mha', contribActivations: true, skipLayerNorm: true, fusedQkv: true };
+/** Standard ONNX ops only: the reference the contrib variants are tested against. */
+export const REFERENCE_KERNELS: KernelOptions = { attention: 'ops', contribActivations: false, skipLayerNorm: false, fusedQkv: true };
+
+export interface TransformerSpec {
+  /** State-dict prefix, e.g. 'visual.transformer' or 'transformer'. */
+  prefix: string;
+  layers: number;
+  width: number;
+  heads: number;
+  quickGelu: boolean;
+  /** Causal (text) vs bidirectional (vision) attention. */
+  causal: boolean;
+}
+
+/** The residual stream after the last block: `residual + delta (+ deltaBias)`, not yet added. */
+export interface PendingResidual {
+  residual: string;
+  delta?: string;
+  deltaBias?: string;
+}
+
+export interface StackResult {
+  pending: PendingResidual;
+  /** Residual stream after each block except the last (the last one is `pending`), [B·L, width]. */
+  blockOutputs: string[];
+}
+
+/**
+ * Runs the blocks on `x` ([B·L, width], 2-D). `bl` is the int64 1-D tensor [B, L] used to view
+ * the stream as [B, L, ...] for attention; `mask` is the additive [L, L] causal mask for the 'ops'
+ * attention path (unused by 'mha', which applies causality itself).
+ */
+export function transformerStack(
+  b: GraphBuilder,
+  w: WeightBinder,
+  x: string,
+  bl: string,
+  spec: TransformerSpec,
+  k: KernelOptions,
+  mask?: string,
+): StackResult {
+  let pending: PendingResidual = { residual: x };
+  const blockOutputs: string[] = [];
+  for (let i = 0; i < spec.layers; i++) {
+    b.within(`${spec.prefix}.${i}`, () => {
+      const p = `${spec.prefix}.resblocks.${i}`;
+      const n1 = finishNorm(b, pending, w.tensor(`${p}.ln_1.weight`), w.tensor(`${p}.ln_1.bias`), k.skipLayerNorm);
+      if (i > 0) blockOutputs.push(n1.sum);
+      const attnOut = attention(b, w, n1.normed, bl, p, spec, k, mask);
+      pending = { residual: n1.sum, ...attnOut };
+      const n2 = finishNorm(b, pending, w.tensor(`${p}.ln_2.weight`), w.tensor(`${p}.ln_2.bias`), k.skipLayerNorm);
+      const mlpOut = mlp(b, w, n2.normed, p, spec.quickGelu, k);
+      pending = { residual: n2.sum, ...mlpOut };
+    });
+  }
+  return { pending, blockOutputs };
+}
+
+/** Completes a pending residual add and applies LayerNorm; returns the sum and the normalised stream. */
+export function finishNorm(b: GraphBuilder, s: PendingResidual, weight: string, bias: string, fused: boolean): { sum: string; normed: string } {
+  if (!s.delta) return { sum: s.residual, normed: layerNorm(b, s.residual, weight, bias) };
+  return addAndNorm(b, s.residual, s.delta, s.deltaBias, weight, bias, fused);
+}
+
+/** A Linear whose bias is either applied by the Gemm or handed on to be fused into the next add. */
+function projection(b: GraphBuilder, x: string, weight: string, bias: string, deferBias: boolean): { delta: string; deltaBias?: string } {
+  return deferBias ? { delta: linear(b, x, weight), deltaBias: bias } : { delta: linear(b, x, weight, bias) };
+}
+
+function mlp(b: GraphBuilder, w: WeightBinder, h: string, p: string, quick: boolean, k: KernelOptions): { delta: string; deltaBias?: string } {
+  const fcW = w.tensor(`${p}.mlp.c_fc.weight`);
+  const fcB = w.tensor(`${p}.mlp.c_fc.bias`);
+  // With contrib kernels the bias add is fused into the activation; otherwise the Gemm adds it.
+  const pre = k.contribActivations ? linear(b, h, fcW) : linear(b, h, fcW, fcB);
+  const biasForAct = k.contribActivations ? fcB : undefined;
+  const act = quick ? quickGelu(b, pre, biasForAct, k.contribActivations) : gelu(b, pre, biasForAct, k.contribActivations);
+  return projection(b, act, w.tensor(`${p}.mlp.c_proj.weight`), w.tensor(`${p}.mlp.c_proj.bias`), k.skipLayerNorm);
+}
+
+function attention(
+  b: GraphBuilder,
+  w: WeightBinder,
+  h: string,
+  bl: string,
+  p: string,
+  spec: TransformerSpec,
+  k: KernelOptions,
+  mask: string | undefined,
+): { delta: string; deltaBias?: string } {
+  const D = spec.width;
+  const H = spec.heads;
+  const hd = D / H;
+  const inW = `${p}.attn.in_proj_weight`;
+  const inB = `${p}.attn.in_proj_bias`;
+  let ctx2d: string;
+  if (k.attention === 'mha') {
+    let q: string, kk: string, v: string;
+    if (k.fusedQkv) {
+      const qkv = linear(b, h, w.tensor(inW));
+      [q, kk, v] = b.nodeN('Split', [qkv, b.i64('qkv_split', [D, D, D])], { axis: int(1) }, { outputs: 3 }) as [string, string, string];
+    } else {
+      q = linear(b, h, w.tensor(inW, { rows: [0, D] }));
+      kk = linear(b, h, w.tensor(inW, { rows: [D, 2 * D] }));
+      v = linear(b, h, w.tensor(inW, { rows: [2 * D, 3 * D] }));
+    }
+    const s3 = shapeOf(b, [bl, [D]]);
+    const ctx = b.node(
+      'MultiHeadAttention',
+      [reshape(b, q, s3), reshape(b, kk, s3), reshape(b, v, s3), w.tensor(inB)],
+      { num_heads: int(H), unidirectional: int(spec.causal ? 1 : 0), scale: float(1 / Math.sqrt(hd)) },
+      { domain: MS_DOMAIN },
+    );
+    ctx2d = reshape(b, ctx, b.i64('shape_2d', [-1, D]));
+  } else {
+    const qkv = linear(b, h, w.tensor(inW), w.tensor(inB));
+    // [B·L, 3D] → [B, L, 3, H, hd] → [3, B, H, L, hd]
+    const split = transpose(b, reshape(b, qkv, shapeOf(b, [bl, [3, H, hd]])), [2, 0, 3, 1, 4]);
+    const pick = (i: number) => b.node('Gather', [split, b.i64('qkv_index', [i], [])], { axis: int(0) });
+    // torch scales q before the product (q / sqrt(head_dim)).
+    const q = b.node('Mul', [pick(0), b.scalar('attn_scale', 1 / Math.sqrt(hd))]);
+    let scores = b.node('MatMul', [q, transpose(b, pick(1), [0, 1, 3, 2])]);
+    if (spec.causal) {
+      if (!mask) throw new Error('causal attention needs a mask on the ops path');
+      scores = b.node('Add', [scores, mask]);
+    }
+    const probs = b.node('Softmax', [scores], { axis: int(-1) });
+    const ctx = b.node('MatMul', [probs, pick(2)]);
+    ctx2d = reshape(b, transpose(b, ctx, [0, 2, 1, 3]), b.i64('shape_2d', [-1, D]));
+  }
+  return projection(b, ctx2d, w.tensor(`${p}.attn.out_proj.weight`), w.tensor(`${p}.attn.out_proj.bias`), k.skipLayerNorm);
+}
