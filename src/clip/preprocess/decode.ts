@@ -108,7 +108,7 @@ function planFor(buf: Uint8Array, meta: Metadata, notes: string[]): Plan {
     notes.push(`${meta.format}: Pillow mode inferred from sharp metadata, not checked against Pillow`);
   }
   if (meta.isPalette) {
-    if (meta.format === 'gif' && meta.hasAlpha) notes.push('GIF transparency: transparent pixels may differ from Pillow');
+    if (meta.format === 'gif') notes.push('GIF: transparent pixels, and grayscale palettes (Pillow: mode L, BICUBIC), may differ from Pillow');
     return { kind: 'u8', mode: 'P' };
   }
   const gray = meta.space === 'b-w' || meta.space === 'grey16';
