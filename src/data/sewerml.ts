@@ -75,7 +75,7 @@ export function loadSewerMl(csvPath: string, imageDir: string, opts: SewerMlOpti
   for (const row of table.rows) {
     const at = `${csv}: line ${row.line}`;
     if (row.fields.length < width) {
-      skipped.push({ kind: 'bad-row', category, reason: `${at}: ${row.fields.length} fields, the header needs at least ${width}` });
+      skipped.push({ kind: 'bad-row', category, reason: `${at}: ${row.fields.length} field${row.fields.length === 1 ? '' : 's'}, the header needs at least ${width}` });
       continue;
     }
     const filename = row.fields[col.get('Filename')!]!.trim();

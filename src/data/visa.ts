@@ -88,7 +88,7 @@ export function loadVisa(root: string, opts: VisaOptions = {}): LoadedDataset {
   for (const row of table.rows) {
     const at = `${csvPath}: line ${row.line}`;
     if (row.fields.length < width) {
-      skipped.push({ kind: 'bad-row', reason: `${at}: ${row.fields.length} fields, the header needs at least ${width}` });
+      skipped.push({ kind: 'bad-row', reason: `${at}: ${row.fields.length} field${row.fields.length === 1 ? '' : 's'}, the header needs at least ${width}` });
       continue;
     }
     const get = (name: (typeof REQUIRED)[number]): string => row.fields[col.get(name)!]!.trim();
@@ -155,7 +155,7 @@ export function loadVisa(root: string, opts: VisaOptions = {}): LoadedDataset {
   for (const s of skipped) if (s.category !== undefined) present.add(s.category);
   const categories = selected ?? VISA_CATEGORIES.filter((c) => present.has(c));
   if (categories.length === 0) {
-    throw new RwdaError(`${DATASET}: ${csvPath} has no usable test rows (${table.rows.length} data rows, ${trainRows} train)`);
+    throw new RwdaError(`${DATASET}: ${csvPath} has no usable test rows (${table.rows.length} data row${table.rows.length === 1 ? '' : 's'}, ${trainRows} train)`);
   }
   for (const category of categories) {
     requireBothClasses(
