@@ -1,0 +1,106 @@
+/**
+ * What both trainers consume in the same order, so that they see identical batches, learning
+ * rates and dropout masks: data validation, the per-epoch pair order, the StepLR schedule and
+ * the dropout masks.
+ */
+import { RwdaError } from '../../errors.ts';
+import type { Rng } from '../rng.ts';
+import type { FnnConfig } from './config.ts';
+
+/** Training data: n rows of width dim, row 2k normal (label 0), row 2k+1 anomalous (label 1). */
+export interface TrainData {
+  x: Float32Array;
+  dim: number;
+  labels: Uint8Array | Float32Array;
+}
+
+/** Checks the pair layout and finiteness; returns the row count. */
+export function validateTrainData(data: TrainData): number {
+  const { x, dim, labels } = data;
+  if (!(x instanceof Float32Array)) throw new RwdaError('FNN training data: x must be a Float32Array');
+  if (!Number.isInteger(dim) || dim < 1) throw new RwdaError(`FNN training data: dim must be a positive integer, got ${dim}`);
+  if (x.length % dim !== 0) throw new RwdaError(`FNN training data: x has ${x.length} values, not a multiple of dim ${dim}`);
+  const n = x.length / dim;
+  if (n === 0) throw new RwdaError('FNN training data: no rows');
+  if (n % 2 !== 0) throw new RwdaError(`FNN training data: ${n} rows is odd; rows must come in (normal, anomalous) pairs`);
+  if (labels.length !== n) throw new RwdaError(`FNN training data: labels has ${labels.length} entries for ${n} rows`);
+  for (let i = 0; i < n; i++) {
+    if (labels[i] !== i % 2) {
+      throw new RwdaError(
+        `FNN training data: labels[${i}] is ${labels[i]}, expected ${i % 2} (rows must alternate 0,1: row 2k normal, row 2k+1 anomalous)`,
+      );
+    }
+  }
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i]!)) {
+      throw new RwdaError(`FNN training data: x has a non-finite value at row ${Math.floor(i / dim)}, column ${i % dim}`);
+    }
+  }
+  return n;
+}
+
+/** One optimizer step: which rows (whole pairs, in batch order), at which learning rate. */
+export interface StepPlan {
+  /** 0-based epoch. */
+  epoch: number;
+  /** 1-based global step (AdamW's t). */
+  step: number;
+  lr: number;
+  rows: Int32Array;
+}
+
+/**
+ * The training schedule. Pairs are shuffled at the start of every epoch when shuffleRng is given
+ * (Fisher–Yates over pair indices); batches hold batchSize/2 pairs, the last one may be smaller.
+ * StepLR(step_size=1): the rate is multiplied by lrDecay after every epoch, chained as torch does.
+ */
+export function* planSteps(n: number, config: FnnConfig, shuffleRng: Rng | null): Generator<StepPlan> {
+  const pairs = n / 2;
+  const pairsPerBatch = config.batchSize / 2;
+  const order = new Int32Array(pairs);
+  let lr = config.lr;
+  let step = 0;
+  for (let epoch = 0; epoch < config.epochs; epoch++) {
+    for (let k = 0; k < pairs; k++) order[k] = k;
+    if (shuffleRng) shuffleRng.shuffle(order);
+    for (let start = 0; start < pairs; start += pairsPerBatch) {
+      const end = Math.min(start + pairsPerBatch, pairs);
+      const rows = new Int32Array(2 * (end - start));
+      for (let k = start; k < end; k++) {
+        rows[2 * (k - start)] = 2 * order[k]!;
+        rows[2 * (k - start) + 1] = 2 * order[k]! + 1;
+      }
+      yield { epoch, step: ++step, lr, rows };
+    }
+    lr = lr * config.lrDecay;
+  }
+}
+
+/**
+ * Inverted-dropout masks for one step, one per hidden block, each rows×width row-major: 0 with
+ * probability p, else 1/(1−p) (computed in the target precision, as torch scales its noise
+ * tensor). An element is dropped when a uniform uint32 falls below round(p·2^32).
+ */
+export function dropoutMasks(
+  rng: Rng,
+  rows: number,
+  hidden: readonly number[],
+  p: number,
+  make: (n: number) => Float32Array | Float64Array,
+): Array<Float32Array | Float64Array> {
+  const threshold = Math.round(p * 4294967296);
+  return hidden.map((h) => {
+    const m = make(rows * h);
+    m.fill(1 / (1 - p));
+    const keep = m[0]!;
+    for (let i = 0; i < m.length; i++) m[i] = rng.nextUint32() < threshold ? 0 : keep;
+    return m;
+  });
+}
+
+/** StepLR's rate after `epochs` completed epochs, chained as torch computes it. */
+export function lrAfter(config: FnnConfig, epochs: number): number {
+  let lr = config.lr;
+  for (let e = 0; e < epochs; e++) lr = lr * config.lrDecay;
+  return lr;
+}
