@@ -144,7 +144,8 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
 
   let meta: Metadata;
   try {
-    meta = await sharp(buf, { ignoreIcc: true }).metadata();
+    // No sharp limit here: our own check below gives the clearer message.
+    meta = await sharp(buf, { ignoreIcc: true, limitInputPixels: false }).metadata();
   } catch (err) {
     throw new RwdaError(`image ${source} is not a readable image: ${describe(err)}`, { cause: err });
   }

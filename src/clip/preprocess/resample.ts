@@ -205,16 +205,20 @@ function verticalPass(mid: RawImage, vert: Coefficients, y0: number, height: num
   const rowLen = mid.width * mid.channels;
   const out = new Uint8Array(height * rowLen);
   const s = mid.data;
+  // Whole-row accumulators: the same sums as Pillow's per-pixel loop, in sequential memory order.
+  const acc = new Int32Array(rowLen);
   for (let yy = y0; yy < y0 + height; yy++) {
     const ymin = bounds[2 * yy]! - rowOffset;
     const count = bounds[2 * yy + 1]!;
     const kOff = yy * ksize;
-    const outRow = (yy - y0) * rowLen;
-    for (let i = 0; i < rowLen; i++) {
-      let ss = HALF;
-      for (let y = 0, p = ymin * rowLen + i; y < count; y++, p += rowLen) ss += s[p]! * weights[kOff + y]!;
-      out[outRow + i] = clip8(ss);
+    acc.fill(HALF);
+    for (let y = 0; y < count; y++) {
+      const k = weights[kOff + y]!;
+      const p = (ymin + y) * rowLen;
+      for (let i = 0; i < rowLen; i++) acc[i] = (acc[i]! + Math.imul(s[p + i]!, k)) | 0;
     }
+    const outRow = (yy - y0) * rowLen;
+    for (let i = 0; i < rowLen; i++) out[outRow + i] = clip8(acc[i]!);
   }
   return { width: mid.width, height, channels: mid.channels, data: out };
 }
