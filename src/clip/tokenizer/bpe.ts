@@ -1,6 +1,6 @@
 /**
  * CLIP's byte-level BPE (open_clip `SimpleTokenizer.bpe`): GPT-2 byte↔unicode table,
- * `</w>` marking the end of a word, greedy lowest-rank merges, and a per-word cache.
+ * `</w>` marking the end of a word, greedy lowest-rank merges.
  */
 
 /**
@@ -20,79 +20,111 @@ export const BYTE_UNICODE_ORDER: readonly (readonly [number, string])[] = (() =>
   return pairs;
 })();
 
-/** Byte value → the printable character that stands for it. */
-export const BYTE_TO_CHAR: readonly string[] = (() => {
-  const table = new Array<string>(256);
-  for (const [b, c] of BYTE_UNICODE_ORDER) table[b] = c;
-  return table;
-})();
-
-/** Inverse of {@link BYTE_TO_CHAR}. */
+/** Byte-level character → the byte it stands for (for decoding). */
 export const CHAR_TO_BYTE: ReadonlyMap<string, number> = new Map(BYTE_UNICODE_ORDER.map(([b, c]) => [c, b]));
 
 export const END_OF_WORD = '</w>';
 
-/** A word's UTF-8 bytes written with {@link BYTE_TO_CHAR} (what open_clip feeds to `bpe`). */
-export function byteEncode(word: string): string {
-  let out = '';
-  for (const ch of word) {
-    const cp = ch.codePointAt(0)!;
+/** UTF-8 bytes of a word into `out` (reused between calls); returns the byte count. */
+function utf8Bytes(word: string, out: number[]): number {
+  let n = 0;
+  for (let i = 0; i < word.length; i++) {
+    let cp = word.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < word.length) {
+      const lo = word.charCodeAt(i + 1);
+      if (lo >= 0xdc00 && lo <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        i++;
+      }
+    }
+    // A lone surrogate (impossible after fix_text) is written as U+FFFD, like TextEncoder.
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
     if (cp < 0x80) {
-      out += BYTE_TO_CHAR[cp];
+      out[n++] = cp;
     } else if (cp < 0x800) {
-      out += BYTE_TO_CHAR[0xc0 | (cp >> 6)]! + BYTE_TO_CHAR[0x80 | (cp & 0x3f)]!;
+      out[n++] = 0xc0 | (cp >> 6);
+      out[n++] = 0x80 | (cp & 0x3f);
     } else if (cp < 0x10000) {
-      // Lone surrogates (impossible after fix_text) encode as U+FFFD, like TextEncoder.
-      const c = cp >= 0xd800 && cp <= 0xdfff ? 0xfffd : cp;
-      out += BYTE_TO_CHAR[0xe0 | (c >> 12)]! + BYTE_TO_CHAR[0x80 | ((c >> 6) & 0x3f)]! + BYTE_TO_CHAR[0x80 | (c & 0x3f)]!;
+      out[n++] = 0xe0 | (cp >> 12);
+      out[n++] = 0x80 | ((cp >> 6) & 0x3f);
+      out[n++] = 0x80 | (cp & 0x3f);
     } else {
-      out +=
-        BYTE_TO_CHAR[0xf0 | (cp >> 18)]! +
-        BYTE_TO_CHAR[0x80 | ((cp >> 12) & 0x3f)]! +
-        BYTE_TO_CHAR[0x80 | ((cp >> 6) & 0x3f)]! +
-        BYTE_TO_CHAR[0x80 | (cp & 0x3f)]!;
+      out[n++] = 0xf0 | (cp >> 18);
+      out[n++] = 0x80 | ((cp >> 12) & 0x3f);
+      out[n++] = 0x80 | ((cp >> 6) & 0x3f);
+      out[n++] = 0x80 | (cp & 0x3f);
     }
   }
-  return out;
+  return n;
 }
 
-/** Pair key for the rank table; a space never occurs inside a byte-level symbol. */
-export function pairKey(first: string, second: string): string {
-  return first + ' ' + second;
-}
+/** Ids are below 2^16, so a pair of ids packs into one exact number key. */
+const ID_SPACE = 0x10000;
 
 /**
- * Splits one byte-encoded word into BPE symbols, exactly as open_clip: repeatedly merge every
- * non-overlapping occurrence (left to right) of the adjacent pair with the lowest rank.
+ * open_clip's `bpe()` over token ids instead of strings (same result, no string building):
+ * a word's UTF-8 bytes become byte-symbol ids, the last one in its `</w>` form; then every
+ * non-overlapping occurrence (left to right) of the adjacent pair with the lowest merge rank is
+ * merged, until no adjacent pair has a rank.
  */
-export function bpeSymbols(encoded: string, ranks: ReadonlyMap<string, number>): string[] {
-  // Byte-level characters are all in the BMP, so UTF-16 indexing is per symbol.
-  let word: string[] = encoded.split('');
-  word[word.length - 1] += END_OF_WORD;
-  while (word.length > 1) {
-    let best = Infinity;
-    let first = '';
-    let second = '';
-    for (let i = 0; i + 1 < word.length; i++) {
-      const r = ranks.get(pairKey(word[i]!, word[i + 1]!));
-      if (r !== undefined && r < best) {
-        best = r;
-        first = word[i]!;
-        second = word[i + 1]!;
-      }
+export class BytePairEncoder {
+  private readonly byteIds = new Int32Array(256);
+  private readonly byteEowIds = new Int32Array(256);
+  /** (first id, second id) → rank * 2^16 + merged id, so comparing values compares ranks. */
+  private readonly pairs = new Map<number, number>();
+  private readonly bytes: number[] = [];
+
+  /** `merges` in rank order; `encoder` maps every symbol (byte, `</w>` form, merge result) to its id. */
+  constructor(merges: readonly (readonly [string, string])[], encoder: ReadonlyMap<string, number>) {
+    for (const [b, c] of BYTE_UNICODE_ORDER) {
+      this.byteIds[b] = encoder.get(c)!;
+      this.byteEowIds[b] = encoder.get(c + END_OF_WORD)!;
     }
-    if (best === Infinity) break;
-    const merged: string[] = [];
-    for (let i = 0; i < word.length; ) {
-      if (i + 1 < word.length && word[i] === first && word[i + 1] === second) {
-        merged.push(first + second);
-        i += 2;
-      } else {
-        merged.push(word[i]!);
-        i += 1;
-      }
-    }
-    word = merged;
+    merges.forEach(([a, b], rank) => {
+      const first = encoder.get(a);
+      const second = encoder.get(b);
+      const merged = encoder.get(a + b);
+      // A merge whose halves are not tokens can never fire on token symbols, as in open_clip.
+      if (first === undefined || second === undefined || merged === undefined) return;
+      const key = first * ID_SPACE + second;
+      // dict(zip(merges, range)): a repeated merge keeps its last rank.
+      this.pairs.set(key, rank * ID_SPACE + merged);
+    });
   }
-  return word;
+
+  /** Token ids of one pre-split word (a non-empty string). */
+  encodeWord(word: string): number[] {
+    const n = utf8Bytes(word, this.bytes);
+    const ids = new Array<number>(n);
+    for (let i = 0; i < n - 1; i++) ids[i] = this.byteIds[this.bytes[i]!]!;
+    ids[n - 1] = this.byteEowIds[this.bytes[n - 1]!]!;
+    let len = n;
+    while (len > 1) {
+      let best = Infinity;
+      let first = -1;
+      let second = -1;
+      for (let i = 0; i + 1 < len; i++) {
+        const v = this.pairs.get(ids[i]! * ID_SPACE + ids[i + 1]!);
+        if (v !== undefined && v < best) {
+          best = v;
+          first = ids[i]!;
+          second = ids[i + 1]!;
+        }
+      }
+      if (best === Infinity) break;
+      const merged = best % ID_SPACE;
+      let j = 0;
+      for (let i = 0; i < len; ) {
+        if (i + 1 < len && ids[i] === first && ids[i + 1] === second) {
+          ids[j++] = merged;
+          i += 2;
+        } else {
+          ids[j++] = ids[i++]!;
+        }
+      }
+      len = j;
+    }
+    ids.length = len;
+    return ids;
+  }
 }

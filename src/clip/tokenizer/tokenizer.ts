@@ -3,7 +3,7 @@
  * `[SOT] + tokens + [EOT]` cut to the context length with EOT forced last, zero padding.
  */
 import { RwdaError } from '../../errors.ts';
-import { CHAR_TO_BYTE, bpeSymbols, byteEncode, pairKey } from './bpe.ts';
+import { BytePairEncoder, CHAR_TO_BYTE } from './bpe.ts';
 import { cleanText } from './clean.ts';
 import { EOT_TEXT, SOT_TEXT, loadBpeGz, loadHfFiles, loadVocabFromDir, type Vocab } from './vocab.ts';
 
@@ -44,26 +44,23 @@ export class ClipTokenizer {
   readonly vocabSize: number;
   /** The vocabulary file(s) this was loaded from. */
   readonly source: string;
-  private readonly encoder: ReadonlyMap<string, number>;
-  private readonly ranks: Map<string, number>;
+  private readonly bpe: BytePairEncoder;
   private readonly decoder: string[];
   private readonly fixText: boolean;
   private readonly cache = new Map<string, readonly number[]>();
 
   /** Builds a tokenizer from an already loaded vocabulary. */
   constructor(vocab: Vocab, options: ClipTokenizerOptions = {}) {
-    this.encoder = vocab.encoder;
     this.sotId = vocab.sotId;
     this.eotId = vocab.eotId;
     this.source = vocab.source;
     this.fixText = options.fixText ?? true;
-    this.ranks = new Map();
-    vocab.merges.forEach(([a, b], rank) => this.ranks.set(pairKey(a, b), rank));
+    this.bpe = new BytePairEncoder(vocab.merges, vocab.encoder);
     let maxId = -1;
-    for (const id of this.encoder.values()) maxId = Math.max(maxId, id);
+    for (const id of vocab.encoder.values()) maxId = Math.max(maxId, id);
     this.vocabSize = maxId + 1;
     this.decoder = new Array<string>(this.vocabSize);
-    for (const [token, id] of this.encoder) this.decoder[id] = token;
+    for (const [token, id] of vocab.encoder) this.decoder[id] = token;
     // Decode the specials under open_clip's names whichever file layout they came from.
     this.decoder[this.sotId] = SOT_TEXT;
     this.decoder[this.eotId] = EOT_TEXT;
@@ -107,16 +104,8 @@ export class ClipTokenizer {
   private wordIds(word: string): readonly number[] {
     const cached = this.cache.get(word);
     if (cached !== undefined) return cached;
-    let ids: number[];
-    if (word === SOT_TEXT) ids = [this.sotId];
-    else if (word === EOT_TEXT) ids = [this.eotId];
-    else {
-      ids = bpeSymbols(byteEncode(word), this.ranks).map((sym) => {
-        const id = this.encoder.get(sym);
-        if (id === undefined) throw new RwdaError(`${this.source}: BPE produced ${JSON.stringify(sym)}, which is not in the vocabulary`);
-        return id;
-      });
-    }
+    // open_clip seeds its BPE cache with the special names, so only these exact words map to them.
+    const ids = word === SOT_TEXT ? [this.sotId] : word === EOT_TEXT ? [this.eotId] : this.bpe.encodeWord(word);
     if (this.cache.size >= MAX_CACHE_WORDS) this.cache.clear();
     this.cache.set(word, ids);
     return ids;

@@ -81,7 +81,16 @@ export function loadBpeGz(path: string): Vocab {
     if (err instanceof RwdaError) throw err;
     throw new RwdaError(`${path}: not a gzip file (${(err as Error).message})`, { cause: err });
   }
-  const lines = text.split('\n');
+  // Only lines 1..48894 are used; the file has 262k, so stop splitting after those.
+  let end = -1;
+  let count = 0;
+  while (count < CLIP_MERGE_COUNT + 1) {
+    const next = text.indexOf('\n', end + 1);
+    if (next < 0) break;
+    end = next;
+    count++;
+  }
+  const lines = (count === CLIP_MERGE_COUNT + 1 ? text.slice(0, end) : text).split('\n');
   if (lines.length < CLIP_MERGE_COUNT + 1) {
     throw new RwdaError(`${path}: has ${Math.max(0, lines.length - 1)} merge lines, expected at least ${CLIP_MERGE_COUNT}`);
   }
