@@ -63,6 +63,17 @@ test('both vocabulary layouts load the same merges and token ids', () => {
   assert.equal(fromHf.vocabSize, 49408);
 });
 
+test('the model goldens (tiny-gelu, tiny-quickgelu) give the same text ids and pooling indices', () => {
+  for (const model of ['tiny-gelu', 'tiny-quickgelu']) {
+    const g = JSON.parse(readFileSync(join(OPENCLIP_FIXTURES, model, 'goldens.json'), 'utf8')) as {
+      text: { prompts: string[]; ids: number[][]; eot_index: number[] };
+    };
+    const b = fromGz.tokenize(g.text.prompts);
+    assert.deepEqual(Array.from(b.ids), g.text.ids.flat(), model);
+    assert.deepEqual(Array.from(b.eotIndex), g.text.eot_index, model);
+  }
+});
+
 test('tokenize returns a flat batch and the pooling index argmax(ids) per row', () => {
   const texts = ['', 'a photo of a bottle', 'a photo <end_of_text> of a bottle', 'word '.repeat(100)];
   const b = fromGz.tokenize(texts);
