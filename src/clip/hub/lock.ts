@@ -125,7 +125,7 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
     if (Date.now() >= deadline) {
       const holder = readLockInfo(path);
       throw new RwdaError(
-        `timed out after ${Math.round(timeoutMs / 1000)} s waiting for lock ${path}` +
+        `timed out after ${(timeoutMs / 1000).toFixed(1)} s waiting for lock ${path}` +
           (holder ? ` (held by pid ${holder.pid} on ${holder.host} since ${holder.created})` : '') +
           '; if no rwda process is running, delete that file',
       );
