@@ -193,6 +193,8 @@ test('bad input gives an RwdaError naming the file: empty, truncated, not an ima
   );
   await assert.rejects(decodeImage(good, { name: 'small.png', maxPixels: 1000 }), /small\.png is 40x30 = 1200 pixels, over the limit of 1000/);
   assert.equal((await decodeImage(good, { maxPixels: 1200 })).source, '<buffer>');
+  assert.equal((await decodeImage(good, { maxPixels: Infinity })).width, 40);
+  await assert.rejects(decodeImage(good, { name: 'n.png', maxPixels: 0 }), /maxPixels must be a positive number, got 0 \(decoding n\.png\)/);
 });
 
 function listImages(dir: string): string[] {

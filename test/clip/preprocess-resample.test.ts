@@ -69,6 +69,12 @@ test('bicubic coefficients: bounds inside the source, weights sum to 1.0 in 22-b
       for (let i = n; i < ksize; i++) assert.equal(weights[xx * ksize + i], 0);
     }
   }
+  // A sub-range is the same slice of the full table.
+  const full = bicubicCoefficients(300, 0, 300, 48);
+  const part = bicubicCoefficients(300, 0, 300, 48, 10, 20);
+  assert.equal(part.ksize, full.ksize);
+  assert.deepEqual(part.bounds, full.bounds.subarray(20, 60));
+  assert.deepEqual(part.weights, full.weights.subarray(10 * full.ksize, 30 * full.ksize));
   // Identity-sized coefficients are exact taps (the kernel is 1 at 0 and 0 at ±1, ±2).
   const id = bicubicCoefficients(5, 0, 5, 5);
   for (let xx = 0; xx < 5; xx++) {
@@ -238,6 +244,17 @@ test("'1' and 'P' images resize with NEAREST: no new values appear", () => {
   assert.ok(out.some((v) => v === 0) && out.some((v) => v === 255));
   const asL = preprocessToU8({ ...bw, mode: 'L' }, cfg).u8;
   assert.ok(asL.some((v) => v !== 0 && v !== 255), 'the same pixels as L go through BICUBIC');
+});
+
+test('extreme aspect ratios only compute the kept window (2x3000 at S=64 resizes to 64x96000)', () => {
+  const thin = decoded(image(2, 3000, 1, 11), 'L');
+  const r = preprocessToU8(thin, { size: 64, mean: [0, 0, 0], std: [1, 1, 1], resizeMode: 'shortest', fillColor: 0 });
+  assert.deepEqual(r.resizedSize, [64, 96000]);
+  assert.deepEqual(r.cropLeftTop, [0, 47968]);
+  // The output is the centre window of that resize, computed without materialising 64x96000.
+  const win = { x: 0, y: 47968, width: 64, height: 64 };
+  const direct = resizeBicubic(thin, 64, 96000, win);
+  for (let p = 0; p < 64 * 64; p++) assert.equal(r.u8[p * 3], direct.data[p]);
 });
 
 test("'longest' pads with fill_color around the resized image; 'squash' stretches to S×S", () => {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPENCLIP_FIXTURES } from '../helpers/paths.ts';
 import {
+  cropResizeImage,
   cropResizeToU8,
   decodeImage,
   preprocessImage,
@@ -171,6 +172,7 @@ test('cropResizeToU8 reproduces goldens where open_clip is a plain crop or a ful
   // gray_41x32 at S=32: no resize, crop at x=4 → crop(4, 0, 36, 32) with no resampling.
   const gray = await decodeFixture('gray_41x32.png');
   assert.deepEqual(cropResizeToU8(gray, [4, 0, 36, 32], 32), readU8(gelu.root, find(gelu, 'gray_41x32.png').preprocessed_u8));
+  assert.deepEqual(cropResizeImage(gray, [4, 0, 36, 32], gelu.cfg), readF32(gelu.root, find(gelu, 'gray_41x32.png').preprocessed));
   // rgb_98x96 at S=32: resized to exactly 32x32, no crop → the whole image resized (BICUBIC, antialiased).
   const sq = await decodeFixture('rgb_98x96.png');
   assert.deepEqual(cropResizeToU8(sq, [0, 0, 98, 96], 32), readU8(gelu.root, find(gelu, 'rgb_98x96.png').preprocessed_u8));

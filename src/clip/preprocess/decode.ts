@@ -130,6 +130,7 @@ function describe(err: unknown): string {
 export async function decodeImage(input: string | Uint8Array, opts: DecodeOptions = {}): Promise<DecodedImage> {
   const source = opts.name ?? (typeof input === 'string' ? input : '<buffer>');
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (!(maxPixels >= 1)) throw new RwdaError(`maxPixels must be a positive number, got ${maxPixels} (decoding ${source})`);
   let buf: Uint8Array;
   if (typeof input === 'string') {
     try {
@@ -160,7 +161,7 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
   const notes: string[] = [];
   const plan = planFor(buf, meta, notes);
   // sharp's own limit guards the decode too (it trusts the same header we just checked).
-  const pipeline = sharp(buf, { ignoreIcc: true, failOn: 'error', limitInputPixels: Math.max(1, Math.ceil(maxPixels)) });
+  const pipeline = sharp(buf, { ignoreIcc: true, failOn: 'error', limitInputPixels: Number.isFinite(maxPixels) ? Math.ceil(maxPixels) : false });
   let raw: { data: Buffer; info: OutputInfo };
   try {
     if (plan.kind === 'cmyk') {

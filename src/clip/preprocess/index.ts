@@ -5,6 +5,7 @@ export {
   preprocessToU8,
   preprocessImage,
   cropResizeToU8,
+  cropResizeImage,
   toTensor,
   shortestSideSize,
   longestSideSize,

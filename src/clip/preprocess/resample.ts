@@ -50,19 +50,28 @@ export interface Coefficients {
 
 /**
  * Pillow's precompute_coeffs + normalize_coeffs_8bpc for the source range [in0, in1) (Pillow keeps
- * the box in float32) mapped onto `outSize` pixels.
+ * the box in float32) mapped onto `outSize` pixels. Only output indices [first, first + count) are
+ * computed (entry i describes output first + i), so huge upscales cost only what is kept.
  */
-export function bicubicCoefficients(inSize: number, in0: number, in1: number, outSize: number): Coefficients {
+export function bicubicCoefficients(
+  inSize: number,
+  in0: number,
+  in1: number,
+  outSize: number,
+  first = 0,
+  count = outSize - first,
+): Coefficients {
   const scale = Math.fround(Math.fround(in1) - Math.fround(in0)) / outSize;
   const filterscale = scale < 1.0 ? 1.0 : scale;
   const support = BICUBIC_SUPPORT * filterscale;
   const ksize = Math.ceil(support) * 2 + 1;
-  const bounds = new Int32Array(outSize * 2);
-  const weights = new Int32Array(outSize * ksize);
+  const bounds = new Int32Array(count * 2);
+  const weights = new Int32Array(count * ksize);
   const k = new Float64Array(ksize);
   const ss = 1.0 / filterscale;
   const start = Math.fround(in0);
-  for (let xx = 0; xx < outSize; xx++) {
+  for (let i = 0; i < count; i++) {
+    const xx = first + i;
     const center = start + (xx + 0.5) * scale;
     let xmin = Math.trunc(center - support + 0.5);
     if (xmin < 0) xmin = 0;
@@ -75,13 +84,13 @@ export function bicubicCoefficients(inSize: number, in0: number, in1: number, ou
       k[x] = w;
       ww += w;
     }
-    const off = xx * ksize;
+    const off = i * ksize;
     for (let x = 0; x < xmax; x++) {
       const w = ww !== 0.0 ? k[x]! / ww : k[x]!;
       weights[off + x] = w < 0 ? Math.trunc(-0.5 + w * FIXED_ONE) : Math.trunc(0.5 + w * FIXED_ONE);
     }
-    bounds[xx * 2] = xmin;
-    bounds[xx * 2 + 1] = xmax;
+    bounds[i * 2] = xmin;
+    bounds[i * 2 + 1] = xmax;
   }
   return { ksize, bounds, weights };
 }
@@ -131,17 +140,16 @@ export function resizeBicubic(src: RawImage, outW: number, outH: number, win?: O
   if (!needH && !needV) return cropRaw(src, w);
 
   const C = src.channels;
-  const vert = needV ? bicubicCoefficients(src.height, 0, src.height, outH) : undefined;
+  const vert = needV ? bicubicCoefficients(src.height, 0, src.height, outH, w.y, w.height) : undefined;
   // Source rows the vertical pass will read for the window's rows.
   let yFirst: number;
   let yLast: number;
   if (vert) {
-    yFirst = vert.bounds[2 * w.y]!;
-    const last = w.y + w.height - 1;
-    yLast = vert.bounds[2 * last]! + vert.bounds[2 * last + 1]!;
-    for (let yy = w.y; yy <= last; yy++) {
-      yFirst = Math.min(yFirst, vert.bounds[2 * yy]!);
-      yLast = Math.max(yLast, vert.bounds[2 * yy]! + vert.bounds[2 * yy + 1]!);
+    yFirst = vert.bounds[0]!;
+    yLast = 0;
+    for (let i = 0; i < w.height; i++) {
+      yFirst = Math.min(yFirst, vert.bounds[2 * i]!);
+      yLast = Math.max(yLast, vert.bounds[2 * i]! + vert.bounds[2 * i + 1]!);
     }
   } else {
     yFirst = w.y;
@@ -155,11 +163,11 @@ export function resizeBicubic(src: RawImage, outW: number, outH: number, win?: O
     mid = cropRaw(src, { x: w.x, y: yFirst, width: w.width, height: yLast - yFirst });
   }
   if (!vert) return mid;
-  return verticalPass(mid, vert, w.y, w.height, yFirst);
+  return verticalPass(mid, vert, w.height, yFirst);
 }
 
 function horizontalPass(src: RawImage, outW: number, x0: number, width: number, yFirst: number, yLast: number): RawImage {
-  const { bounds, weights, ksize } = bicubicCoefficients(src.width, 0, src.width, outW);
+  const { bounds, weights, ksize } = bicubicCoefficients(src.width, 0, src.width, outW, x0, width);
   const C = src.channels;
   const inRow = src.width * C;
   const rows = yLast - yFirst;
@@ -168,10 +176,10 @@ function horizontalPass(src: RawImage, outW: number, x0: number, width: number, 
   let o = 0;
   for (let y = 0; y < rows; y++) {
     const rowStart = (y + yFirst) * inRow;
-    for (let xx = x0; xx < x0 + width; xx++) {
-      const xmin = bounds[2 * xx]!;
-      const count = bounds[2 * xx + 1]!;
-      const kOff = xx * ksize;
+    for (let i = 0; i < width; i++) {
+      const xmin = bounds[2 * i]!;
+      const count = bounds[2 * i + 1]!;
+      const kOff = i * ksize;
       const base = rowStart + xmin * C;
       if (C === 1) {
         let ss0 = HALF;
@@ -200,24 +208,24 @@ function horizontalPass(src: RawImage, outW: number, x0: number, width: number, 
   return { width, height: rows, channels: C, data: out };
 }
 
-function verticalPass(mid: RawImage, vert: Coefficients, y0: number, height: number, rowOffset: number): RawImage {
+function verticalPass(mid: RawImage, vert: Coefficients, height: number, rowOffset: number): RawImage {
   const { bounds, weights, ksize } = vert;
   const rowLen = mid.width * mid.channels;
   const out = new Uint8Array(height * rowLen);
   const s = mid.data;
   // Whole-row accumulators: the same sums as Pillow's per-pixel loop, in sequential memory order.
   const acc = new Int32Array(rowLen);
-  for (let yy = y0; yy < y0 + height; yy++) {
-    const ymin = bounds[2 * yy]! - rowOffset;
-    const count = bounds[2 * yy + 1]!;
-    const kOff = yy * ksize;
+  for (let r = 0; r < height; r++) {
+    const ymin = bounds[2 * r]! - rowOffset;
+    const count = bounds[2 * r + 1]!;
+    const kOff = r * ksize;
     acc.fill(HALF);
     for (let y = 0; y < count; y++) {
       const k = weights[kOff + y]!;
       const p = (ymin + y) * rowLen;
       for (let i = 0; i < rowLen; i++) acc[i] = (acc[i]! + Math.imul(s[p + i]!, k)) | 0;
     }
-    const outRow = (yy - y0) * rowLen;
+    const outRow = r * rowLen;
     for (let i = 0; i < rowLen; i++) out[outRow + i] = clip8(acc[i]!);
   }
   return { width: mid.width, height, channels: mid.channels, data: out };

@@ -191,6 +191,18 @@ export function cropResizeToU8(img: DecodedImage, box: readonly [number, number,
   return placeRgb(img, part, size, 0, 0, 0);
 }
 
+/** cropResizeToU8 followed by ToTensor + Normalize: the [3, S, S] float32 input for one crop (S = cfg.size). */
+export function cropResizeImage(
+  img: DecodedImage,
+  box: readonly [number, number, number, number],
+  cfg: PreprocessCfg,
+  out?: Float32Array,
+  offset = 0,
+): Float32Array {
+  checkCfg(cfg);
+  return toTensor(cropResizeToU8(img, box, cfg.size), cfg.size, cfg.mean, cfg.std, out, offset);
+}
+
 /** Per-channel lookup of ToTensor + Normalize for every u8 value, all steps rounded to float32. */
 function normalizeTable(mean: readonly number[], std: readonly number[]): Float32Array {
   const t = new Float32Array(3 * 256);
