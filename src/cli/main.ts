@@ -5,9 +5,10 @@ import { register as registerModelRandom } from './commands/model_random.ts';
 import { register as registerMetrics } from './commands/metrics.ts';
 import { register as registerTokenize } from './commands/tokenize.ts';
 import { register as registerEmbed } from './commands/embed.ts';
+import { register as registerModelHub } from './commands/model_hub.ts';
 
 // Each command lives in its own module under ./commands and registers itself on the program.
-const registrations: Array<(program: Command) => void> = [registerModelRandom, registerMetrics, registerTokenize, registerEmbed];
+const registrations: Array<(program: Command) => void> = [registerModelRandom, registerMetrics, registerTokenize, registerEmbed, registerModelHub];
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 

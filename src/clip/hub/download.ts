@@ -137,16 +137,17 @@ export async function downloadFile(t: FileTarget, dest: string, opts: DownloadOp
       }
       if (err instanceof RwdaError) throw err;
       const url = resolveUrl(t).href;
+      const part = `${dest}.incomplete`;
+      const kept = sizeOf(part) > 0 ? `the partial file ${part} is kept; run the command again to resume` : 'run the command again to retry';
       if (err instanceof StallError) {
         throw new RwdaError(
           `download of ${describe(t)} stalled: no data from ${err.url} for ${err.ms / 1000} s ` +
-            `(the partial file ${dest}.incomplete is kept; run the command again to resume; RWDA_DOWNLOAD_TIMEOUT sets the limit in seconds)`,
+            `(${kept}; RWDA_DOWNLOAD_TIMEOUT sets the limit in seconds)`,
           { cause: err },
         );
       }
       throw new RwdaError(
-        `download of ${describe(t)} from ${url} failed: ${(err as Error).message} ` +
-          `(the partial file ${dest}.incomplete is kept; run the command again to resume)`,
+        `download of ${describe(t)} from ${url} failed: ${(err as Error).message} (${kept})`,
         { cause: err },
       );
     }

@@ -3,7 +3,7 @@
  * directory given as is, rwda's cache, a huggingface_hub snapshot (read-only), then a download
  * from the hub (unless offline). See README.md for variables and the cache layout.
  */
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RwdaError } from '../../errors.ts';
 import { firstMissing, presentFile, readManifest, repoSlug, scanCache, writeManifest, type Manifest, type ManifestFile } from './cache.ts';
@@ -79,7 +79,13 @@ export async function pullModel(name: string = DEFAULT_MODEL, opts: HubOptions =
     // Whoever held the lock may have finished the job.
     const done = fromCache(entry, dir);
     if (done) return done;
-    return download(entry, dir, s);
+    try {
+      return await download(entry, dir, s);
+    } catch (err) {
+      // A pull that failed before writing anything leaves no empty folder behind.
+      if (isDirectory(dir) && readdirSync(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
   });
 }
 
