@@ -165,11 +165,10 @@ async function attemptDownload(t: FileTarget, dest: string, opts: DownloadOption
 }
 
 async function fetchOnce(t: FileTarget, dest: string, opts: DownloadOptions): Promise<DownloadResult> {
-  const part = `${dest}.incomplete`;
-  const metaPath = `${dest}.incomplete.json`;
   const url = resolveUrl(t);
   const endpointOrigin = new URL(t.endpoint).origin;
-  let offset = existsSync(part) ? sizeOf(part) : 0;
+  const part = `${dest}.incomplete`;
+  const offset = existsSync(part) ? sizeOf(part) : 0;
   const { res, hops, idle } = await openWithRedirects(url, {
     headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
     token: opts.token,
@@ -177,6 +176,29 @@ async function fetchOnce(t: FileTarget, dest: string, opts: DownloadOptions): Pr
     idleTimeoutMs: opts.timeoutMs,
     maxRedirects: opts.maxRedirects,
   });
+  try {
+    return await handleResponse(t, dest, opts, res, hops, idle, offset);
+  } finally {
+    // Whatever happened, no timer or half-read response outlives this attempt.
+    idle.stop();
+    if (!res.complete) res.destroy();
+  }
+}
+
+async function handleResponse(
+  t: FileTarget,
+  dest: string,
+  opts: DownloadOptions,
+  res: IncomingMessage,
+  hops: Hop[],
+  idle: IdleWatchdog,
+  requestedOffset: number,
+): Promise<DownloadResult> {
+  const part = `${dest}.incomplete`;
+  const metaPath = `${dest}.incomplete.json`;
+  const url = resolveUrl(t);
+  const endpointOrigin = new URL(t.endpoint).origin;
+  let offset = requestedOffset;
   const status = res.statusCode ?? 0;
   const drain = () => {
     idle.stop();
