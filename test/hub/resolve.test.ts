@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RwdaError } from '../../src/errors.ts';
@@ -148,6 +148,23 @@ test('list and rm: sizes and origin are reported, rm deletes only the rwda copy'
     assert.equal(existsSync(r.dir), false);
     assert.deepEqual(readdirSync(env.cacheDir), [], 'no lock file left behind');
     await assert.rejects(removeCachedModel('ViT-B-16-plus-240'), /not in the rwda cache/);
+  });
+});
+
+test('a damaged manifest: pulling says so and names the file; list shows the folder as partial; rm clears it', async () => {
+  await withHub(async (_hub, env) => {
+    const dir = join(env.cacheDir, SLUG);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'rwda-manifest.json'), '{"format": 1, "repo": ');
+    await assert.rejects(resolveModel(DEFAULT_MODEL), (err: Error) => {
+      assert.ok(err instanceof RwdaError);
+      assert.ok(err.message.startsWith(join(dir, 'rwda-manifest.json') + ': not valid JSON'));
+      assert.match(err.message, /rwda model rm/);
+      return true;
+    });
+    assert.deepEqual(listCachedModels().map((m) => [m.name, m.complete]), [[SLUG, false]]);
+    assert.equal((await removeCachedModel(SLUG)).dir, dir);
+    assert.equal(existsSync(dir), false);
   });
 });
 

@@ -85,7 +85,7 @@ export function firstMissing(dir: string, m: Manifest | undefined, files: string
 export interface CacheEntry {
   dir: string;
   slug: string;
-  /** Undefined for a folder left by a pull interrupted before its first file finished. */
+  /** Undefined for a folder left by a pull interrupted before its first file finished, or a damaged manifest. */
   manifest?: Manifest;
   sizeBytes: number;
 }
@@ -109,6 +109,12 @@ export function scanCache(cacheDir: string): CacheEntry[] {
     .sort()
     .map((slug) => {
       const dir = join(cacheDir, slug);
-      return { dir, slug, manifest: readManifest(dir), sizeBytes: dirSize(dir) };
+      let manifest: Manifest | undefined;
+      try {
+        manifest = readManifest(dir);
+      } catch {
+        // A damaged manifest lists as an unfinished pull, so `rwda model rm` can clear it.
+      }
+      return { dir, slug, manifest, sizeBytes: dirSize(dir) };
     });
 }
