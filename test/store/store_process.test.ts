@@ -39,6 +39,28 @@ test('two processes see each other’s committed rows', (t) => {
   assert.deepEqual(got.map((v) => Array.from(v!)), [[7, 8, 9], [-1, 0.5]]);
 });
 
+test('two processes creating the same fresh cache at once both succeed (migration runs once)', async (t) => {
+  const path = join(tempDir(t), 'fresh', 'c.sqlite');
+  const run = (): Promise<{ code: number | null; out: string; err: string }> =>
+    new Promise((resolve) => {
+      const c = spawn(process.execPath, ['--import', 'tsx', CHILD, 'read-write', path, FP], { cwd: REPO_ROOT });
+      let out = '';
+      let err = '';
+      c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      c.on('exit', (code) => resolve({ code, out, err }));
+    });
+  const results = await Promise.all([run(), run()]);
+  for (const r of results) {
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(r.out), [null, null, null]);
+  }
+  const store = EmbeddingStore.open(path);
+  t.after(() => store.close());
+  assert.deepEqual(Array.from(store.getTexts(FP, ['child_0'])[0]!), [7, 8, 9]);
+  assertIntegrity(path);
+});
+
 /** Resolves with the child's stdout lines once `done(lines)` holds; rejects on early exit or timeout. */
 function waitForLines(child: ChildProcess, done: (lines: string[]) => boolean, what: string): Promise<string[]> {
   let stderr = '';
