@@ -2,8 +2,8 @@
  * Seeded pseudo-random numbers that give the same sequence on every machine, forever.
  *
  * Algorithm (fixed; changing it changes every stored expectation): the 32-bit seed is expanded into
- * 128 bits of state by SplitMix32 (Vigna's splitmix constants adapted to 32-bit words, as in the
- * reference xoshiro seeding), then xoshiro128** 1.1 (Blackman & Vigna) generates 32-bit outputs.
+ * 128 bits of state by a golden-ratio counter (+0x9e3779b9 per word) passed through MurmurHash3's
+ * 32-bit finaliser (fmix32), then xoshiro128** 1.1 (Blackman & Vigna) generates 32-bit outputs.
  * All arithmetic is on uint32 through Math.imul and >>> 0, so it is exact in JavaScript.
  */
 export class Rng {
@@ -86,7 +86,7 @@ export class Rng {
   }
 
   /** Shuffles in place (Fisher–Yates, from the end) and returns the array. */
-  shuffle<T>(arr: T[] | Int32Array | Uint32Array): typeof arr {
+  shuffle<A extends unknown[] | Int32Array | Uint32Array>(arr: A): A {
     for (let i = arr.length - 1; i > 0; i--) {
       const j = this.int(0, i);
       const t = arr[i]!;
