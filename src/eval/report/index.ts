@@ -1,0 +1,51 @@
+/** Evaluation reports: the results.json schema, the published numbers, and the Markdown / HTML renderers. */
+export {
+  METHODS,
+  METHOD_LABELS,
+  METRICS,
+  RESULTS_FORMAT,
+  auprMetric,
+  meanOverCategories,
+  summarize,
+  summarizeMetrics,
+  type AuprKind,
+  type CategoryResult,
+  type CropSettings,
+  type CurveBlock,
+  type CurveSet,
+  type DatasetKind,
+  type FnnHyperparameters,
+  type HistogramBlock,
+  type MethodId,
+  type MetricId,
+  type MetricSummary,
+  type PromptSettings,
+  type RunConfig,
+  type RunResults,
+  type ScoreHistogram,
+  type Setup,
+  type SkippedEntry,
+  type Stat,
+} from './schema.ts';
+export { HISTOGRAM_BINS, MAX_CURVE_POINTS, curveSetFrom, downsampleCurve, scoreHistogram } from './curves.ts';
+export { readRunResults, validateRunResults } from './validate.ts';
+export {
+  PAPER,
+  PAPER_METRICS,
+  findPaperCategory,
+  findPaperMain,
+  findReferences,
+  paperDataset,
+  type PaperCategoryRow,
+  type PaperData,
+  type PaperDataset,
+  type PaperMetric,
+  type PaperNumber,
+  type PaperResultRow,
+  type ReferenceRow,
+} from './paper.ts';
+export { formatDiff, formatStat, pct } from './format.ts';
+export { renderMarkdown, type MarkdownOptions } from './markdown.ts';
+export { CLASS_COLORS, METHOD_COLORS, renderHtml, type HtmlOptions } from './html.ts';
+export { barChart, histogramChart, lineChart, niceTicks, type Axis, type LineSeries } from './svg.ts';
+export { REPORT_FILES, stringifyResults, writeReports, type WriteReportsOptions } from './write.ts';
