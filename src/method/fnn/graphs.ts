@@ -6,8 +6,8 @@
  *
  * Train-step graph names (K = a state_dict key):
  *   inputs  x [B,D], y [B,1], mask{i} [B,h_i] (dropout > 0 only), scalars b (B), b_minus_1,
- *           inv_b (1/B), decay (1−lr·wd), neg_step_size (−lr/(1−β1^t)), bc2_sqrt (√(1−β2^t)),
- *           p:K m:K v:K for every parameter, p:K for running_mean/running_var
+ *           inv_b (1/B), decay (1−lr·wd), neg_step_size and eps_hat (see the AdamW part),
+ *           p:K m:K v:K for every parameter (m, v scaled, see below), p:K for running_mean/running_var
  *   outputs loss [], p_out:K m_out:K v_out:K, p_out:K for the running stats;
  *           with `debug`: logits [B,1] and g:K (the gradients).
  */
@@ -18,7 +18,7 @@ import type { FnnState } from './state.ts';
 export type Dtype = 'float32' | 'float64';
 
 /** Names of the per-step scalar inputs. */
-export const STEP_SCALARS = ['b', 'b_minus_1', 'inv_b', 'decay', 'neg_step_size', 'bc2_sqrt'] as const;
+export const STEP_SCALARS = ['b', 'b_minus_1', 'inv_b', 'decay', 'neg_step_size', 'eps_hat'] as const;
 
 /** Keys that travel through the step graph as state (parameters and BN running stats). */
 export function stateKeysOf(layout: Layout): { params: string[]; buffers: string[] } {
@@ -117,19 +117,20 @@ export function buildTrainStepGraph(layout: Layout, config: FnnConfig, dtype: Dt
     if (i > 0) da = g.op('MatMul', [dz, p.get(blk.weight)!]);
   }
 
-  // AdamW, torch's order: decoupled decay, moments, bias-corrected step via addcdiv.
+  // AdamW in torch's order (decoupled decay, moments, bias-corrected step), rearranged to need
+  // fewer full-size ops (the same values up to rounding). The graph carries the moments scaled,
+  // m̃ = m/(1−β1) and ṽ = v/(1−β2), so that m̃ ← β1·m̃ + g and ṽ ← β2·ṽ + g², and
+  //   (lr/bc1)·m/(√v/√bc2 + eps) = c1·m̃/(√ṽ + c2)  with
+  //   c1 = lr·(1−β1)·√bc2/(bc1·√(1−β2)),  c2 = eps·√bc2/√(1−β2)   (inputs neg_step_size = −c1, eps_hat = c2).
   const [b1, b2] = config.betas;
   const cb1 = g.scalar(b1, 'beta1');
-  const c1mb1 = g.scalar(1 - b1, 'one_minus_beta1');
   const cb2 = g.scalar(b2, 'beta2');
-  const c1mb2 = g.scalar(1 - b2, 'one_minus_beta2');
-  const ceps = g.scalar(config.eps, 'eps');
   for (const k of layout.parameterKeys) {
     const gk = grads.get(k)!;
     const p1 = g.op('Mul', [p.get(k)!, s.decay]);
-    const m1 = g.op('Add', [g.op('Mul', [m.get(k)!, cb1]), g.op('Mul', [gk, c1mb1])]);
-    const v1 = g.op('Add', [g.op('Mul', [v.get(k)!, cb2]), g.op('Mul', [g.op('Mul', [gk, c1mb2]), gk])]);
-    const denom = g.op('Add', [g.op('Div', [g.op('Sqrt', [v1]), s.bc2_sqrt]), ceps]);
+    const m1 = g.op('Add', [g.op('Mul', [m.get(k)!, cb1]), gk]);
+    const v1 = g.op('Add', [g.op('Mul', [v.get(k)!, cb2]), g.op('Mul', [gk, gk])]);
+    const denom = g.op('Add', [g.op('Sqrt', [v1]), s.eps_hat]);
     const p2 = g.op('Add', [p1, g.op('Div', [g.op('Mul', [m1, s.neg_step_size]), denom])]);
     g.output(p2, `p_out:${k}`, shapeOf(k));
     g.output(m1, `m_out:${k}`, shapeOf(k));

@@ -33,9 +33,22 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Marks an existing value as a graph output under the given name (adds an Identity when renaming). */
+  /**
+   * Marks a value as a graph output under the given name. A value computed by a node is renamed in
+   * place (an Identity would copy the tensor on every run); a graph input or one that is already
+   * an output gets an Identity.
+   */
   output(value: string, name: string, dims: Array<number | string>, elem: ElemType = this.dtype): string {
-    if (value !== name) this.nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: [value], output: [name], name: `out_${name}` }));
+    if (value !== name) {
+      const producer = this.nodes.find((n) => n.output[0] === value);
+      const taken = this.outputs.some((o) => o.name === value);
+      if (producer && !taken) {
+        producer.output[0] = name;
+        for (const n of this.nodes) n.input = n.input.map((i) => (i === value ? name : i));
+      } else {
+        this.nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: [value], output: [name], name: `out_${name}` }));
+      }
+    }
     this.outputs.push(valueInfo(name, elem, dims));
     return name;
   }

@@ -15,7 +15,10 @@ import { RwdaError } from '../../errors.ts';
 export type OrtTensor = InstanceType<typeof ort.Tensor>;
 export const Tensor = ort.Tensor;
 
-/** Session options shared by every FNN session: CPU, all cores, full graph optimisation. */
+/**
+ * Session options shared by every FNN session: CPU, all cores, full graph optimisation, and no
+ * spin-waiting threads (spinning pool threads collapse when the CPU is shared with other work).
+ */
 export function sessionOptions(): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: ['cpu'],
@@ -23,6 +26,7 @@ export function sessionOptions(): ort.InferenceSession.SessionOptions {
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
 }
 

@@ -79,7 +79,13 @@ export function* planSteps(n: number, config: FnnConfig, shuffleRng: Rng | null)
 /**
  * Inverted-dropout masks for one step, one per hidden block, each rows×width row-major: 0 with
  * probability p, else 1/(1−p) (computed in the target precision, as torch scales its noise
- * tensor). An element is dropped when a uniform uint32 falls below round(p·2^32).
+ * tensor).
+ *
+ * Element i is dropped iff U_i < k, k = round(p·2^32), U_i a uniform 32-bit number, so the drop
+ * probability is k/2^32 exactly. The U_i are drawn bit-sliced, 32 elements at a time: word j
+ * from the Rng holds bit 31−j of all 32 U's (lane b ↔ element 32·g + b), and words are drawn
+ * most significant first only until every lane's comparison with k is decided. For p = 0.5 that
+ * is one word per 32 elements; for any p about log2(32)+2, instead of one word per element.
  */
 export function dropoutMasks(
   rng: Rng,
@@ -88,12 +94,30 @@ export function dropoutMasks(
   p: number,
   make: (n: number) => Float32Array | Float64Array,
 ): Array<Float32Array | Float64Array> {
-  const threshold = Math.round(p * 4294967296);
+  const k = Math.min(Math.round(p * 4294967296), 4294967295);
+  // Bits of k, most significant first, and the position of its last 1 (after it, equal lanes are ≥ k).
+  const kBits = Array.from({ length: 32 }, (_, j) => Math.floor(k / 2 ** (31 - j)) % 2);
+  const lastOne = kBits.lastIndexOf(1);
   return hidden.map((h) => {
     const m = make(rows * h);
-    m.fill(1 / (1 - p));
+    m[0] = 1 / (1 - p);
     const keep = m[0]!;
-    for (let i = 0; i < m.length; i++) m[i] = rng.nextUint32() < threshold ? 0 : keep;
+    const n = m.length;
+    for (let base = 0; base < n; base += 32) {
+      let lt = 0;
+      let eq = -1;
+      for (let j = 0; j <= lastOne && eq !== 0; j++) {
+        const u = rng.nextUint32() | 0;
+        if (kBits[j] === 1) {
+          lt |= eq & ~u;
+          eq &= u;
+        } else {
+          eq &= ~u;
+        }
+      }
+      const end = Math.min(base + 32, n);
+      for (let i = base; i < end; i++) m[i] = keep * (1 - ((lt >>> (i - base)) & 1));
+    }
     return m;
   });
 }

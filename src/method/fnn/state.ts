@@ -104,12 +104,12 @@ export function stateFromTensors(input: StateInput, source = 'FNN state'): { lay
   if (w0.length !== 2) throw new RwdaError(`${source}: "0.weight" must be 2-D [out][in], got shape [${w0.join(',')}]`);
   const dim = w0[1]!;
   const hidden: number[] = [];
-  for (let i = 0; raw.has(`${4 * i + 1}.weight`); i++) {
+  for (let i = 0; raw.has(`${4 * i + 1}.running_mean`); i++) {
     const s = shapeOf(`${4 * i}.weight`);
     if (s.length !== 2) throw new RwdaError(`${source}: "${4 * i}.weight" must be 2-D, got shape [${s.join(',')}]`);
     hidden.push(s[0]!);
   }
-  if (hidden.length === 0) throw new RwdaError(`${source}: no BatchNorm tensor "1.weight"; not an FNN state_dict`);
+  if (hidden.length === 0) throw new RwdaError(`${source}: no BatchNorm tensor "1.running_mean"; not an FNN state_dict`);
   const layout = layoutOf(dim, hidden);
   const state: FnnState = new Map();
   for (const key of layout.stateKeys) {

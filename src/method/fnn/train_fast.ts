@@ -115,8 +115,8 @@ export class OnnxTrainer implements Trainer {
       b_minus_1: this.scalar(B - 1),
       inv_b: this.scalar(1 / B),
       decay: this.scalar(1 - lr * config.weightDecay),
-      neg_step_size: this.scalar(-(lr / bc1)),
-      bc2_sqrt: this.scalar(Math.sqrt(bc2)),
+      neg_step_size: this.scalar(-((lr * (1 - b1) * Math.sqrt(bc2)) / (bc1 * Math.sqrt(1 - b2)))),
+      eps_hat: this.scalar((config.eps * Math.sqrt(bc2)) / Math.sqrt(1 - b2)),
     };
     if (config.dropout > 0) {
       if (!masks) throw new Error('OnnxTrainer: dropout > 0 needs masks');
@@ -140,11 +140,13 @@ export class OnnxTrainer implements Trainer {
     return this.grads;
   }
 
+  /** Adam moments in torch's scale (the graph carries m/(1−β1) and v/(1−β2)). */
   optimizer(): OptimizerSnapshot {
     const s = this.slots[this.cur]!;
-    const pick = (prefix: string): Map<string, FloatArray> =>
-      new Map(this.layout.parameterKeys.map((k) => [k, s.arrays.get(`${prefix}:${k}`)!.slice()]));
-    return { step: this.t, expAvg: pick('m'), expAvgSq: pick('v') };
+    const [b1, b2] = this.config.betas;
+    const pick = (prefix: string, scale: number): Map<string, FloatArray> =>
+      new Map(this.layout.parameterKeys.map((k) => [k, Float64Array.from(s.arrays.get(`${prefix}:${k}`)!, (u) => u * scale)]));
+    return { step: this.t, expAvg: pick('m', 1 - b1), expAvgSq: pick('v', 1 - b2) };
   }
 
   snapshot(): FnnState {
