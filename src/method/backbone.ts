@@ -1,0 +1,30 @@
+/**
+ * What the method needs from a CLIP backbone. ClipModel satisfies it; tests use small stubs with the
+ * same shape so that scores can be checked against hand-computed values.
+ */
+import { basename } from 'node:path';
+import type { EncodeOptions } from '../clip/model.ts';
+import type { PreprocessCfg } from '../clip/preprocess/index.ts';
+
+/** A CLIP model as the method uses it: identity, sizes, and the two encoders. */
+export interface Backbone {
+  /** The model directory, when there is one (only used in messages and names). */
+  readonly dir?: string;
+  readonly config: {
+    readonly name?: string;
+    readonly embedDim: number;
+    /** open_clip's val transform settings; the input side is `preprocess.size`. */
+    readonly preprocess: PreprocessCfg;
+  };
+  /** sha256 of the resolved config and the weights (see src/clip/fingerprint.ts). */
+  readonly fingerprint: string;
+  /** Raw (un-normalised) text features, one per text, in input order. */
+  encodeText(texts: readonly string[], opts?: EncodeOptions): Promise<Float32Array[]>;
+  /** Raw image features for already preprocessed [3, S, S] tensors, in input order. */
+  encodeImage(images: readonly Float32Array[], opts?: EncodeOptions): Promise<Float32Array[]>;
+}
+
+/** A display name for a backbone: its config name, else its folder name, else "backbone". */
+export function backboneName(b: Backbone): string {
+  return b.config.name ?? (b.dir !== undefined ? basename(b.dir) : 'backbone');
+}
