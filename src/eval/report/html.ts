@@ -31,7 +31,7 @@ export const METHOD_COLORS: Readonly<Record<MethodId, string>> = {
   clipOurs: '#059669',
 };
 /** Histogram colours of normal and anomalous images. */
-export const CLASS_COLORS = { normal: '#64748b', anomalous: '#d97706' } as const;
+export const CLASS_COLORS = { normal: '#0891b2', anomalous: '#d97706' } as const;
 
 /** Options of {@link renderHtml}. */
 export interface HtmlOptions {

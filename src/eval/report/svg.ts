@@ -290,6 +290,9 @@ export function histogramChart(o: HistogramChartOptions): string {
   const sx = scale(xAxis, p.left, p.width, false);
   const sy = scale(yAxis, p.top, p.height, true);
   const parts = [svgOpen(o), titleText(o), axes(p, xAxis, { ...yAxis, ticks: yTicks }, sx, sy)];
+  // All fills first, then all outlines, so no series' outline hides under another's fill.
+  const fills: string[] = [];
+  const outlines: string[] = [];
   for (const s of o.series) {
     const bars: string[] = [];
     const outline: string[] = [];
@@ -306,11 +309,12 @@ export function histogramChart(o: HistogramChartOptions): string {
     if (outline.length === 0) continue;
     const key = escapeXml(s.key);
     const color = escapeXml(s.color);
-    if (bars.length > 0) parts.push(`<path class="bars" data-series="${key}" d="${bars.join('')}" fill="${color}" fill-opacity="0.3" stroke="none"/>`);
-    parts.push(
+    if (bars.length > 0) fills.push(`<path class="bars" data-series="${key}" d="${bars.join('')}" fill="${color}" fill-opacity="0.3" stroke="none"/>`);
+    outlines.push(
       `<path class="outline" data-series="${key}" d="${outline.join('')}V${n(sy(0))}" fill="none" stroke="${color}" stroke-width="1.75" stroke-linejoin="miter"/>`,
     );
   }
+  parts.push(...fills, ...outlines);
   parts.push(legend(p, o.legend ?? 'top-right', o.series.map((s) => ({ name: s.name, color: s.color, kind: 'box' as const }))));
   parts.push('</svg>');
   return parts.join('');
