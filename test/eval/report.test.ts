@@ -115,6 +115,7 @@ test('validateRunResults accepts the fixture and names the first bad field', () 
     [(x) => (x.categories[1]!.methods.ours.auroc.values[2] = Number.NaN), /categories\[1\]\.methods\.ours\.auroc\.values\[2\] must be a finite number/],
     [(x) => (x.categories[0]!.methods.clipOurs.f1Max.values = [0.5, 0.6]), /has 2 values; expected one per seed \(3\)/],
     [(x) => (x.mean.clip.ap.mean = 1.5), /mean\.clip\.ap\.mean must lie in \[0, 1\]/],
+    [(x) => (x.categories[0]!.methods.ours.ap.std = 0.5), /categories\[0\]\.methods\.ours\.ap has mean [\d.]+ and std 0\.5, but its values give/],
     [(x) => ((x.config as { setup: string }).setup = 'few-shot'), /config\.setup must be one of 'unknown', 'known'/],
     [(x) => x.config.categories.push('zipper'), /config\.categories names 'zipper'/],
     [(x) => (x.curves!.perCategory.bottle!.ours!.roc.tpr = [0]), /curves\.perCategory\.bottle\.ours\.roc has \d+ fpr but 1 tpr/],

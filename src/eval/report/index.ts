@@ -47,5 +47,5 @@ export {
 export { formatDiff, formatStat, pct } from './format.ts';
 export { renderMarkdown, type MarkdownOptions } from './markdown.ts';
 export { CLASS_COLORS, METHOD_COLORS, renderHtml, type HtmlOptions } from './html.ts';
-export { barChart, histogramChart, lineChart, niceTicks, type Axis, type LineSeries } from './svg.ts';
+export { barChart, histogramChart, lineChart, niceTicks, niceTicksCovering, type Axis, type LineSeries } from './svg.ts';
 export { REPORT_FILES, stringifyResults, writeReports, type WriteReportsOptions } from './write.ts';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { RwdaError } from '../../errors.ts';
-import { METHODS, METRICS, RESULTS_FORMAT, type RunResults } from './schema.ts';
+import { METHODS, METRICS, RESULTS_FORMAT, summarize, type RunResults } from './schema.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -81,6 +81,11 @@ function checkSummary(c: Checker, v: unknown, path: string, nSeeds: number): voi
     const values = c.numbers(stat.values, `${p}.values`, (x, q) => c.fraction(x, q));
     if (values.length !== 1 && values.length !== nSeeds) {
       c.fail(`${p}.values`, `has ${values.length} values; expected one per seed (${nSeeds}) or a single value`);
+    }
+    // mean and std must be the summary of values (a runner bug or a hand edit would otherwise go unnoticed).
+    const expected = summarize(values);
+    if (Math.abs(expected.mean - (stat.mean as number)) > 1e-9 || Math.abs(expected.std - std) > 1e-9) {
+      c.fail(p, `has mean ${stat.mean as number} and std ${std}, but its values give mean ${expected.mean} and sample std ${expected.std}`);
     }
   }
 }
