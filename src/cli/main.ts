@@ -6,9 +6,11 @@ import { register as registerMetrics } from './commands/metrics.ts';
 import { register as registerTokenize } from './commands/tokenize.ts';
 import { register as registerEmbed } from './commands/embed.ts';
 import { register as registerModelHub } from './commands/model_hub.ts';
+import { register as registerTrain } from './commands/train.ts';
+import { register as registerDetect } from './commands/detect.ts';
 
 // Each command lives in its own module under ./commands and registers itself on the program.
-const registrations: Array<(program: Command) => void> = [registerModelRandom, registerMetrics, registerTokenize, registerEmbed, registerModelHub];
+const registrations: Array<(program: Command) => void> = [registerModelRandom, registerMetrics, registerTokenize, registerEmbed, registerModelHub, registerTrain, registerDetect];
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
