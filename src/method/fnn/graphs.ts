@@ -4,12 +4,18 @@
  * forward. Built per architecture and dtype; float64 graphs exist to check the graph itself
  * tightly against the float64 goldens.
  *
- * Train-step graph names (K = a state_dict key):
- *   inputs  x [B,D], y [B,1], mask{i} [B,h_i] (dropout > 0 only), scalars b (B), b_minus_1,
+ * Every node costs a few µs of dispatch however small its tensor, so the train-step graph packs
+ * the small tensors: all parameters except the hidden Linear weights travel as one row vector
+ * `small` [1,S] (parameter order), and all BatchNorm running stats as one row vector `stats`
+ * [1,S2] (rm_0, rv_0, rm_1, …); each has one AdamW (or momentum) update instead of one per tensor.
+ *
+ * Train-step graph names (K = a hidden Linear weight key, e.g. "0.weight"):
+ *   inputs  x [B,D], y [B,1], mask{i} [B,h_i] (dropout > 0 only), scalars unbias (B/(B−1)),
  *           inv_b (1/B), decay (1−lr·wd), neg_step_size and eps_hat (see the AdamW part),
- *           p:K m:K v:K for every parameter (m, v scaled, see below), p:K for running_mean/running_var
- *   outputs loss [], p_out:K m_out:K v_out:K, p_out:K for the running stats;
- *           with `debug`: logits [B,1] and g:K (the gradients).
+ *           p:K m:K v:K, p:small m:small v:small [1,S], p:stats [1,S2]   (m, v scaled, see below)
+ *   outputs logits_out [B,1] (train mode; the loss is computed from them outside the graph),
+ *           p_out:K m_out:K v_out:K, p_out:small m_out:small v_out:small, p_out:stats;
+ *           with `debug`: g:<key> for every parameter.
  */
 import type { FnnConfig, Layout } from './config.ts';
 import { GraphBuilder } from './onnx_builder.ts';
@@ -18,54 +24,86 @@ import type { FnnState } from './state.ts';
 export type Dtype = 'float32' | 'float64';
 
 /** Names of the per-step scalar inputs. */
-export const STEP_SCALARS = ['b', 'b_minus_1', 'inv_b', 'decay', 'neg_step_size', 'eps_hat'] as const;
+export const STEP_SCALARS = ['unbias', 'inv_b', 'decay', 'neg_step_size', 'eps_hat'] as const;
 
-/** Keys that travel through the step graph as state (parameters and BN running stats). */
-export function stateKeysOf(layout: Layout): { params: string[]; buffers: string[] } {
-  const buffers: string[] = [];
-  for (const b of layout.blocks) buffers.push(b.runningMean, b.runningVar);
-  return { params: [...layout.parameterKeys], buffers };
+/** A tensor's place in a packed row vector. */
+export interface Segment {
+  key: string;
+  offset: number;
+  length: number;
+}
+
+/** How the train-step graph carries the state (see the module comment). */
+export interface Packing {
+  /** Parameters carried as their own tensors (the hidden Linear weights). */
+  big: string[];
+  small: Segment[];
+  smallSize: number;
+  stats: Segment[];
+  statsSize: number;
+}
+
+/** The packing for a layout. */
+export function packingOf(layout: Layout): Packing {
+  const big = layout.blocks.map((b) => b.weight);
+  const segs = (keys: string[]): [Segment[], number] => {
+    let offset = 0;
+    const out = keys.map((key) => {
+      const length = layout.shapes.get(key)!.reduce((a, b) => a * b, 1);
+      const seg = { key, offset, length };
+      offset += length;
+      return seg;
+    });
+    return [out, offset];
+  };
+  const [small, smallSize] = segs(layout.parameterKeys.filter((k) => !big.includes(k)));
+  const [stats, statsSize] = segs(layout.blocks.flatMap((b) => [b.runningMean, b.runningVar]));
+  return { big, small, smallSize, stats, statsSize };
 }
 
 /** Builds the serialized train-step model. */
 export function buildTrainStepGraph(layout: Layout, config: FnnConfig, dtype: Dtype, debug = false): Uint8Array {
   const g = new GraphBuilder(dtype);
-  const shapeOf = (k: string): number[] => layout.shapes.get(k)!;
+  const pk = packingOf(layout);
   const x = g.input('x', ['B', layout.dim]);
   const y = g.input('y', ['B', 1]);
   const s = Object.fromEntries(STEP_SCALARS.map((n) => [n, g.input(n, [])])) as Record<(typeof STEP_SCALARS)[number], string>;
   const p = new Map<string, string>();
-  const m = new Map<string, string>();
-  const v = new Map<string, string>();
-  for (const k of layout.parameterKeys) {
-    p.set(k, g.input(`p:${k}`, shapeOf(k)));
-    m.set(k, g.input(`m:${k}`, shapeOf(k)));
-    v.set(k, g.input(`v:${k}`, shapeOf(k)));
+  const state = new Map<string, { p: string; m: string; v: string; dims: number[] }>();
+  for (const k of pk.big) {
+    const dims = layout.shapes.get(k)!;
+    const t = { p: g.input(`p:${k}`, dims), m: g.input(`m:${k}`, dims), v: g.input(`v:${k}`, dims), dims };
+    state.set(k, t);
+    p.set(k, t.p);
   }
-  for (const b of layout.blocks) {
-    p.set(b.runningMean, g.input(`p:${b.runningMean}`, [b.width]));
-    p.set(b.runningVar, g.input(`p:${b.runningVar}`, [b.width]));
+  const smallDims = [1, pk.smallSize];
+  const small = { p: g.input('p:small', smallDims), m: g.input('m:small', smallDims), v: g.input('v:small', smallDims), dims: smallDims };
+  state.set('small', small);
+  const stats = g.input('p:stats', [1, pk.statsSize]);
+  const axis1 = g.int64s([1], 'axis1');
+  // Each small parameter is a [1,n] slice: it broadcasts over the batch like a torch [n] vector.
+  for (const seg of pk.small) {
+    p.set(seg.key, g.op('Slice', [small.p, g.int64s([seg.offset]), g.int64s([seg.offset + seg.length]), axis1], {}, `p_${seg.key}`));
   }
   const axis0 = g.int64s([0], 'axis0');
-  const flat = g.int64s([-1], 'flat');
   const mom = g.scalar(config.bnMomentum, 'mom');
   const oneMinusMom = g.scalar(1 - config.bnMomentum, 'one_minus_mom');
   const bnEps = g.scalar(config.bnEps, 'bn_eps');
   const one = g.scalar(1, 'one');
-  const sumRows = (t: string, keep: 0 | 1): string => g.op('ReduceSum', [t, axis0], { keepdims: keep });
+  const sumRows = (t: string): string => g.op('ReduceSum', [t, axis0], { keepdims: 1 });
+  const meanRows = (t: string, hint?: string): string => g.op('ReduceMean', [t], { axes: [0], keepdims: 1 }, hint);
 
   // Forward, train mode.
   interface Cache { input: string; zhat: string; relu: string; invstd: string; mask: string | null }
   const caches: Cache[] = [];
-  const newBuffers = new Map<string, string>();
+  const batchStats: string[] = [];
   let a = x;
   layout.blocks.forEach((blk, i) => {
     const input = a;
     const z = g.op('Gemm', [a, p.get(blk.weight)!, p.get(blk.bias)!], { transB: 1 }, `z${i}`);
-    const mu = g.op('Div', [sumRows(z, 1), s.b], {}, `mu${i}`);
+    const mu = meanRows(z, `mu${i}`);
     const d = g.op('Sub', [z, mu]);
-    const sumSq = sumRows(g.op('Mul', [d, d]), 1);
-    const varB = g.op('Div', [sumSq, s.b], {}, `var${i}`);
+    const varB = meanRows(g.op('Mul', [d, d]), `var${i}`);
     const invstd = g.op('Div', [one, g.op('Sqrt', [g.op('Add', [varB, bnEps])])], {}, `invstd${i}`);
     const zhat = g.op('Mul', [d, invstd], {}, `zhat${i}`);
     const bn = g.op('Add', [g.op('Mul', [zhat, p.get(blk.bnWeight)!]), p.get(blk.bnBias)!]);
@@ -77,25 +115,21 @@ export function buildTrainStepGraph(layout: Layout, config: FnnConfig, dtype: Dt
     } else {
       a = relu;
     }
-    // torch: running ← momentum·batch + (1 − momentum)·running, with the unbiased variance.
-    const rm = g.op('Add', [g.op('Mul', [mu, mom]), g.op('Mul', [p.get(blk.runningMean)!, oneMinusMom])]);
-    const unbiased = g.op('Div', [sumSq, s.b_minus_1]);
-    const rv = g.op('Add', [g.op('Mul', [unbiased, mom]), g.op('Mul', [p.get(blk.runningVar)!, oneMinusMom])]);
-    newBuffers.set(blk.runningMean, g.op('Reshape', [rm, flat]));
-    newBuffers.set(blk.runningVar, g.op('Reshape', [rv, flat]));
+    // Running stats use the unbiased variance σ²_b·B/(B−1).
+    batchStats.push(mu, g.op('Mul', [varB, s.unbias], {}, `varu${i}`));
     caches.push({ input, zhat, relu, invstd, mask });
   });
+  // torch: running ← momentum·batch + (1 − momentum)·running, for all blocks at once.
+  const batchRow = g.op('Concat', batchStats, { axis: 1 });
+  const newStats = g.op('Add', [g.op('Mul', [batchRow, mom]), g.op('Mul', [stats, oneMinusMom])]);
+
   const logits = g.op('Gemm', [a, p.get(layout.headWeight)!, p.get(layout.headBias)!], { transB: 1 }, 'logits');
-  // BCEWithLogits, mean: max(x,0) − x·y + log(1 + exp(−|x|)).
-  const softplusNegAbs = g.op('Log', [g.op('Add', [one, g.op('Exp', [g.op('Neg', [g.op('Abs', [logits])])])])]);
-  const perRow = g.op('Add', [g.op('Sub', [g.op('Relu', [logits]), g.op('Mul', [logits, y])]), softplusNegAbs]);
-  const loss = g.op('ReduceMean', [perRow], { keepdims: 0 }, 'loss');
 
   // Backward.
   const grads = new Map<string, string>();
   const dlogit = g.op('Mul', [g.op('Sub', [g.op('Sigmoid', [logits]), y]), s.inv_b], {}, 'dlogit');
   grads.set(layout.headWeight, g.op('Gemm', [dlogit, a], { transA: 1 }));
-  grads.set(layout.headBias, sumRows(dlogit, 0));
+  grads.set(layout.headBias, sumRows(dlogit));
   let da = g.op('MatMul', [dlogit, p.get(layout.headWeight)!]);
   for (let i = layout.blocks.length - 1; i >= 0; i--) {
     const blk = layout.blocks[i]!;
@@ -103,19 +137,20 @@ export function buildTrainStepGraph(layout: Layout, config: FnnConfig, dtype: Dt
     const dout = c.mask ? g.op('Mul', [da, c.mask]) : da;
     // ReLU passes the gradient where its output is positive; Sign(relu) is exactly that 0/1 mask.
     const dbn = g.op('Mul', [dout, g.op('Sign', [c.relu])], {}, `dbn${i}`);
-    const dgamma = sumRows(g.op('Mul', [dbn, c.zhat]), 0);
-    const dbeta = sumRows(dbn, 0);
+    const dgamma = sumRows(g.op('Mul', [dbn, c.zhat]));
+    const dbeta = sumRows(dbn);
     // dz = invstd·γ·(dout − Σdout/B − ẑ·Σ(dout·ẑ)/B), the README's formula with γ factored out.
     const k1 = g.op('Mul', [dbeta, s.inv_b]);
     const k2 = g.op('Mul', [dgamma, s.inv_b]);
     const scale = g.op('Mul', [c.invstd, p.get(blk.bnWeight)!]);
     const dz = g.op('Mul', [g.op('Sub', [g.op('Sub', [dbn, k1]), g.op('Mul', [c.zhat, k2])]), scale], {}, `dz${i}`);
     grads.set(blk.weight, g.op('Gemm', [dz, c.input], { transA: 1 }));
-    grads.set(blk.bias, sumRows(dz, 0));
+    grads.set(blk.bias, sumRows(dz));
     grads.set(blk.bnWeight, dgamma);
     grads.set(blk.bnBias, dbeta);
     if (i > 0) da = g.op('MatMul', [dz, p.get(blk.weight)!]);
   }
+  grads.set('small', g.op('Concat', pk.small.map((seg) => grads.get(seg.key)!), { axis: 1 }, 'g_small'));
 
   // AdamW in torch's order (decoupled decay, moments, bias-corrected step), rearranged to need
   // fewer full-size ops (the same values up to rounding). The graph carries the moments scaled,
@@ -125,21 +160,22 @@ export function buildTrainStepGraph(layout: Layout, config: FnnConfig, dtype: Dt
   const [b1, b2] = config.betas;
   const cb1 = g.scalar(b1, 'beta1');
   const cb2 = g.scalar(b2, 'beta2');
-  for (const k of layout.parameterKeys) {
+  for (const [k, t] of state) {
     const gk = grads.get(k)!;
-    const p1 = g.op('Mul', [p.get(k)!, s.decay]);
-    const m1 = g.op('Add', [g.op('Mul', [m.get(k)!, cb1]), gk]);
-    const v1 = g.op('Add', [g.op('Mul', [v.get(k)!, cb2]), g.op('Mul', [gk, gk])]);
+    const p1 = g.op('Mul', [t.p, s.decay]);
+    const m1 = g.op('Add', [g.op('Mul', [t.m, cb1]), gk]);
+    const v1 = g.op('Add', [g.op('Mul', [t.v, cb2]), g.op('Mul', [gk, gk])]);
     const denom = g.op('Add', [g.op('Sqrt', [v1]), s.eps_hat]);
     const p2 = g.op('Add', [p1, g.op('Div', [g.op('Mul', [m1, s.neg_step_size]), denom])]);
-    g.output(p2, `p_out:${k}`, shapeOf(k));
-    g.output(m1, `m_out:${k}`, shapeOf(k));
-    g.output(v1, `v_out:${k}`, shapeOf(k));
-    if (debug) g.output(gk, `g:${k}`, shapeOf(k));
+    g.output(p2, `p_out:${k}`, t.dims);
+    g.output(m1, `m_out:${k}`, t.dims);
+    g.output(v1, `v_out:${k}`, t.dims);
   }
-  for (const [k, t] of newBuffers) g.output(t, `p_out:${k}`, shapeOf(k));
-  g.output(loss, 'loss', []);
-  if (debug) g.output(logits, 'logits_out', ['B', 1]);
+  g.output(newStats, 'p_out:stats', [1, pk.statsSize]);
+  g.output(logits, 'logits_out', ['B', 1]);
+  if (debug) {
+    for (const k of layout.parameterKeys) g.output(grads.get(k)!, `g:${k}`, pk.big.includes(k) ? layout.shapes.get(k)! : [1, pk.small.find((q) => q.key === k)!.length]);
+  }
   return g.build('fnn_train_step');
 }
 

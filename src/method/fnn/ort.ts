@@ -22,11 +22,13 @@ export const Tensor = ort.Tensor;
 export function sessionOptions(): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: ['cpu'],
-    intraOpNumThreads: availableParallelism(),
+    intraOpNumThreads: Number(process.env.RWDA_ORT_THREADS ?? availableParallelism()),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
+    extra: { session: { intra_op: { allow_spinning: process.env.RWDA_ORT_SPIN ?? '0' } } },
+    // RWDA_ORT_PROFILE=<path prefix> writes onnxruntime's per-node profile (for benchmarking).
+    ...(process.env.RWDA_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.RWDA_ORT_PROFILE } : {}),
   };
 }
 

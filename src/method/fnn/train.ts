@@ -62,15 +62,16 @@ export interface ScheduleHooks {
   afterEpoch?: (epoch: number) => void;
 }
 
-/** Runs the full schedule on a trainer; returns the per-step losses. */
+/** Runs the full schedule on a trainer (validating the data unless `validated`); returns the per-step losses. */
 export async function runSchedule(
   trainer: Trainer,
   data: TrainData,
   config: FnnConfig,
   rngs: { shuffle: Rng | null; dropout: Rng },
   hooks: ScheduleHooks = {},
+  validated = false,
 ): Promise<number[]> {
-  const n = validateTrainData(data);
+  const n = validated ? data.x.length / data.dim : validateTrainData(data);
   const steps = config.epochs * Math.ceil(n / config.batchSize);
   const losses: number[] = [];
   const make = (k: number): Float32Array | Float64Array => (trainer.dtype === 'float32' ? new Float32Array(k) : new Float64Array(k));
@@ -125,7 +126,7 @@ export async function trainFnn(
   }
   const trainer = await createTrainer(layout, c, state, backend, dtype);
   try {
-    const losses = await runSchedule(trainer, data, c, { shuffle: opts.shuffle === false ? null : streams.shuffle, dropout: streams.dropout }, { onStep: opts.onStep });
+    const losses = await runSchedule(trainer, data, c, { shuffle: opts.shuffle === false ? null : streams.shuffle, dropout: streams.dropout }, { onStep: opts.onStep }, true);
     return { model: new Fnn(c, layout, trainer.snapshot()), losses };
   } finally {
     trainer.dispose();

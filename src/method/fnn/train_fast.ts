@@ -7,10 +7,10 @@
  */
 import type { InferenceSession } from 'onnxruntime-node';
 import type { FnnConfig, Layout } from './config.ts';
-import { buildTrainStepGraph, stateKeysOf, type Dtype } from './graphs.ts';
+import { buildTrainStepGraph, packingOf, type Dtype, type Packing, type Segment } from './graphs.ts';
 import { createSession, Tensor, type OrtTensor } from './ort.ts';
 import type { FloatArray, FnnState } from './state.ts';
-import type { OptimizerSnapshot, StepResult, Trainer } from './train_reference.ts';
+import { bceWithLogitsMean, type OptimizerSnapshot, type StepResult, type Trainer } from './train_reference.ts';
 
 type Arr = Float32Array | Float64Array;
 
@@ -29,6 +29,7 @@ export class OnnxTrainer implements Trainer {
   readonly dtype: Dtype;
   private readonly session: InferenceSession;
   private readonly debug: boolean;
+  private readonly packing: Packing;
   private readonly slots: [Slot, Slot];
   private cur = 0;
   private t = 0;
@@ -45,30 +46,37 @@ export class OnnxTrainer implements Trainer {
     this.session = session;
     this.debug = debug;
     this.make = dtype === 'float32' ? (n) => new Float32Array(n) : (n) => new Float64Array(n);
-    const { params, buffers } = stateKeysOf(layout);
+    const pk = packingOf(layout);
+    this.packing = pk;
+    const pack = (segs: Segment[], size: number): Float64Array => {
+      const arr = new Float64Array(size);
+      for (const seg of segs) arr.set(state.get(seg.key)!.data, seg.offset);
+      return arr;
+    };
     const slot = (init: boolean): Slot => {
       const arrays = new Map<string, Arr>();
       const feeds: Record<string, OrtTensor> = {};
       const fetches: Record<string, OrtTensor | null> = {};
-      const add = (name: string, key: string, src: FloatArray | null): void => {
-        const shape = layout.shapes.get(key)!;
-        const arr = this.make(shape.reduce((a, b) => a * b, 1));
+      const add = (name: string, dims: number[], src: FloatArray | null): void => {
+        const arr = this.make(dims.reduce((a, b) => a * b, 1));
         if (init && src) arr.set(src);
-        arrays.set(`${name}:${key}`, arr);
-        feeds[`${name}:${key}`] = new Tensor(dtype, arr, shape);
-        fetches[`${name}_out:${key}`] = new Tensor(dtype, arr, shape);
+        arrays.set(name, arr);
+        feeds[name] = new Tensor(dtype, arr, dims);
+        const [kind, key] = [name.slice(0, 1), name.slice(2)];
+        fetches[`${kind}_out:${key}`] = new Tensor(dtype, arr, dims);
       };
-      for (const k of params) {
-        add('p', k, state.get(k)!.data);
-        add('m', k, null);
-        add('v', k, null);
+      for (const k of pk.big) {
+        const dims = layout.shapes.get(k)!;
+        add(`p:${k}`, dims, state.get(k)!.data);
+        add(`m:${k}`, dims, null);
+        add(`v:${k}`, dims, null);
       }
-      for (const k of buffers) add('p', k, state.get(k)!.data);
-      fetches.loss = null;
-      if (debug) {
-        for (const k of params) fetches[`g:${k}`] = null;
-        fetches.logits_out = null;
-      }
+      add('p:small', [1, pk.smallSize], pack(pk.small, pk.smallSize));
+      add('m:small', [1, pk.smallSize], null);
+      add('v:small', [1, pk.smallSize], null);
+      add('p:stats', [1, pk.statsSize], pack(pk.stats, pk.statsSize));
+      fetches.logits_out = null;
+      if (debug) for (const k of layout.parameterKeys) fetches[`g:${k}`] = null;
       return { arrays, feeds, fetches };
     };
     this.slots = [slot(true), slot(false)];
@@ -111,8 +119,7 @@ export class OnnxTrainer implements Trainer {
       ...inSlot.feeds,
       x: new Tensor(this.dtype, xb, [B, D]),
       y: new Tensor(this.dtype, yb, [B, 1]),
-      b: this.scalar(B),
-      b_minus_1: this.scalar(B - 1),
+      unbias: this.scalar(B / (B - 1)),
       inv_b: this.scalar(1 / B),
       decay: this.scalar(1 - lr * config.weightDecay),
       neg_step_size: this.scalar(-((lr * (1 - b1) * Math.sqrt(bc2)) / (bc1 * Math.sqrt(1 - b2)))),
@@ -130,9 +137,8 @@ export class OnnxTrainer implements Trainer {
     if (this.debug) {
       this.grads = new Map(layout.parameterKeys.map((k) => [k, Float64Array.from(out[`g:${k}`]!.data as Arr)]));
     }
-    const loss = Number((out.loss!.data as Arr)[0]);
-    const logits = this.debug ? (out.logits_out!.data as Arr) : this.make(0);
-    return { loss, logits };
+    const logits = out.logits_out!.data as Arr;
+    return { loss: bceWithLogitsMean(logits, labels, rows), logits };
   }
 
   lastGrads(): Map<string, FloatArray> {
@@ -140,28 +146,37 @@ export class OnnxTrainer implements Trainer {
     return this.grads;
   }
 
+  /** The value of `key` in a slot (big tensors directly, small ones out of the packed vectors). */
+  private read(slot: Slot, prefix: 'p' | 'm' | 'v', key: string): Arr {
+    if (this.packing.big.includes(key)) return slot.arrays.get(`${prefix}:${key}`)!.slice();
+    const inSmall = this.packing.small.find((q) => q.key === key);
+    const seg = inSmall ?? this.packing.stats.find((q) => q.key === key)!;
+    const packed = slot.arrays.get(`${prefix}:${inSmall ? 'small' : 'stats'}`)!;
+    return packed.slice(seg.offset, seg.offset + seg.length);
+  }
+
   /** Adam moments in torch's scale (the graph carries m/(1−β1) and v/(1−β2)). */
   optimizer(): OptimizerSnapshot {
     const s = this.slots[this.cur]!;
     const [b1, b2] = this.config.betas;
-    const pick = (prefix: string, scale: number): Map<string, FloatArray> =>
-      new Map(this.layout.parameterKeys.map((k) => [k, Float64Array.from(s.arrays.get(`${prefix}:${k}`)!, (u) => u * scale)]));
+    const pick = (prefix: 'm' | 'v', scale: number): Map<string, FloatArray> =>
+      new Map(this.layout.parameterKeys.map((k) => [k, Float64Array.from(this.read(s, prefix, k), (u) => u * scale)]));
     return { step: this.t, expAvg: pick('m', 1 - b1), expAvgSq: pick('v', 1 - b2) };
   }
 
   snapshot(): FnnState {
     const s = this.slots[this.cur]!;
     const state: FnnState = new Map();
-    this.layout.blocks.forEach((b, i) => {
-      for (const k of [b.weight, b.bias, b.bnWeight, b.bnBias, b.runningMean, b.runningVar]) {
-        state.set(k, { shape: [...this.layout.shapes.get(k)!], data: s.arrays.get(`p:${k}`)!.slice() });
+    const blockOf = new Map(this.layout.blocks.map((b, i) => [b.numBatchesTracked, i]));
+    for (const k of this.layout.stateKeys) {
+      const shape = [...this.layout.shapes.get(k)!];
+      if (blockOf.has(k)) {
+        const nb = this.make(1);
+        nb[0] = this.numBatches[blockOf.get(k)!]!;
+        state.set(k, { shape, data: nb });
+      } else {
+        state.set(k, { shape, data: this.read(s, 'p', k) });
       }
-      const nb = this.make(1);
-      nb[0] = this.numBatches[i]!;
-      state.set(b.numBatchesTracked, { shape: [], data: nb });
-    });
-    for (const k of [this.layout.headWeight, this.layout.headBias]) {
-      state.set(k, { shape: [...this.layout.shapes.get(k)!], data: s.arrays.get(`p:${k}`)!.slice() });
     }
     return state;
   }

@@ -120,15 +120,9 @@ export class ReferenceTrainer implements Trainer {
     const hl = layout.hidden[layout.hidden.length - 1]!;
     const hw = this.p(layout.headWeight);
     const logits = linear(a, B, hl, hw, this.p(layout.headBias), 1);
-    let lossSum = 0;
     const dlogit = new Float64Array(B);
-    for (let r = 0; r < B; r++) {
-      const xr = logits[r]!;
-      const y = labels[rows[r]!]!;
-      lossSum += Math.max(xr, 0) - xr * y + Math.log1p(Math.exp(-Math.abs(xr)));
-      dlogit[r] = (1 / (1 + Math.exp(-xr)) - y) / B;
-    }
-    const loss = lossSum / B;
+    for (let r = 0; r < B; r++) dlogit[r] = (1 / (1 + Math.exp(-logits[r]!)) - labels[rows[r]!]!) / B;
+    const loss = bceWithLogitsMean(logits, labels, rows);
 
     const grads = new Map<string, Float64Array>();
     const [dhw, dhb] = linearGrads(dlogit, a, B, hl, 1);
@@ -216,6 +210,16 @@ export class ReferenceTrainer implements Trainer {
   }
 
   dispose(): void {}
+}
+
+/** BCEWithLogitsLoss(reduction="mean") in float64: mean of max(x,0) − x·y + log(1 + exp(−|x|)). */
+export function bceWithLogitsMean(logits: ArrayLike<number>, labels: ArrayLike<number>, rows: Int32Array): number {
+  let sum = 0;
+  for (let r = 0; r < rows.length; r++) {
+    const x = logits[r]!;
+    sum += Math.max(x, 0) - x * labels[rows[r]!]! + Math.log1p(Math.exp(-Math.abs(x)));
+  }
+  return sum / rows.length;
 }
 
 /** y[B][out] = a[B][in] · Wᵀ + b. */
