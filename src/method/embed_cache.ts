@@ -6,7 +6,7 @@
  * run scores exactly like an uncached one.
  */
 import { RwdaError } from '../errors.ts';
-import { decodeImage, preprocessImage, cropResizeToU8, toTensor, type DecodedImage } from '../clip/preprocess/index.ts';
+import { cropResizeImage, decodeImage, preprocessImage, type DecodedImage } from '../clip/preprocess/index.ts';
 import { sha256Bytes } from '../store/hash.ts';
 import type { EmbeddingStore } from '../store/index.ts';
 import type { Backbone } from './backbone.ts';
@@ -112,7 +112,8 @@ export function viewTensor(img: DecodedImage, view: View, backbone: Backbone): F
   const cfg = backbone.config.preprocess;
   if (view.id === STANDARD_VIEW_ID) return preprocessImage(img, cfg);
   const { left, top, width, height } = view.box;
-  return toTensor(cropResizeToU8(img, [left, top, left + width, top + height], cfg.size), cfg.size, cfg.mean, cfg.std);
+  // Pillow's crop(box) then resize((S, S), BICUBIC): a square box goes straight to the model size.
+  return cropResizeImage(img, [left, top, left + width, top + height], cfg);
 }
 
 /**
