@@ -183,15 +183,15 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
   const n = width * height;
   const data = new Uint8Array(n * channels);
   const srcCh = info.channels;
+  if (plan.kind === 'cmyk' && srcCh !== 4) {
+    throw new RwdaError(`image ${source}: CMYK decode gave ${srcCh} channels, expected 4`);
+  }
 
   if (plan.kind === 'u16') {
     const s16 = new Uint16Array(raw.data.buffer, raw.data.byteOffset, raw.data.length >> 1);
     pickChannels(s16, srcCh, data, mode, n, 8);
   } else {
     pickChannels(raw.data, srcCh, data, mode, n, 0);
-  }
-  if (plan.kind === 'cmyk' && srcCh !== 4) {
-    throw new RwdaError(`image ${source}: CMYK decode gave ${srcCh} channels, expected 4`);
   }
   return { width, height, mode, channels, data, source, format: meta.format ?? 'unknown', notes };
 }
