@@ -113,6 +113,16 @@ export class ClipModel {
     }
   }
 
+  /** The text tower (undefined when not loaded), for callers that need its lower-level options. */
+  get textTower(): TextTower | undefined {
+    return this.text;
+  }
+
+  /** The vision tower (undefined when not loaded). */
+  get visionTower(): VisionTower | undefined {
+    return this.vision;
+  }
+
   /** The tokenizer (loaded on first use from `vocab` or the model directory). */
   get tokenizer(): ClipTokenizer {
     if (!this.tokenizerCache) {

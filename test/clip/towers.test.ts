@@ -32,8 +32,10 @@ for (const name of TINY_MODELS) {
   for (const v of VARIANTS) {
     test(`${name} text graph (${v.label}): features, dynamic length, debug activations`, async () => {
       const { g, cfg, weights } = setup(name);
-      const built = buildTextGraph(cfg, { source: weights.file, read: weights.get, kernels: v.kernels, weightMode: v.weightMode, debug: true });
-      const session = await createSession(built);
+      const graphOpts = { source: weights.file, read: weights.get, kernels: v.kernels, weightMode: v.weightMode };
+      // The normal graph pools before the last block's query side; the debug graph runs every row.
+      const session = await createSession(buildTextGraph(cfg, graphOpts));
+      const debug = await createSession(buildTextGraph(cfg, { ...graphOpts, debug: true }));
       try {
         const ids = g.text.ids;
         const expected = f32(g, g.text.features);
@@ -48,14 +50,18 @@ for (const name of TINY_MODELS) {
         const cut = (await session.run({ input_ids: idsTensor(short, L) })).text_features!.data as Float32Array;
         assertClose(cut, padded.subarray(0, 2 * cfg.embedDim), TOL.dynamicVsPadded, `text features cut to ${L} tokens vs 77`);
 
+        const full = (await debug.run({ input_ids: idsTensor(ids, 77) })).text_features!.data as Float32Array;
+        assertClose(full, expected, TOL.features, 'text features (debug graph, every row through the last block)');
+
         const k = g.debug_activations.text_prompt_index;
-        const one = await session.run({ input_ids: idsTensor([ids[k]!], 77) });
+        const one = await debug.run({ input_ids: idsTensor([ids[k]!], 77) });
         for (const [key, entry] of Object.entries(g.debug_activations.tensors)) {
           if (!key.startsWith('text.')) continue;
           assertClose(one[key]!.data as Float32Array, f32(g, entry), TOL.features, `debug ${key}`);
         }
       } finally {
         await session.release();
+        await debug.release();
         weights.close();
       }
     });

@@ -6,9 +6,9 @@
  */
 import type { ClipConfig } from '../config.ts';
 import { finishGraph, startGraph, type BuiltGraph, type TowerGraphOptions } from './build.ts';
-import { int } from './graph.ts';
+import { DType, int } from './graph.ts';
 import { dims, reshape, shapeOf } from './ops.ts';
-import { finishNorm, transformerStack } from './transformer.ts';
+import { finishNorm, transformerStack, type PooledRows } from './transformer.ts';
 
 export const TEXT_INPUT = 'input_ids';
 export const TEXT_OUTPUT = 'text_features';
@@ -37,6 +37,19 @@ export function buildTextGraph(cfg: ClipConfig, opts: TowerGraphOptions): BuiltG
     mask = b.node('Slice', [full, b.i64('zero2', [0, 0]), b.node('Concat', [L, L], { axis: int(0) }), b.i64('axes01', [0, 1])]);
   }
 
+  const eot = b.node('Unsqueeze', [b.node('ArgMax', [ids], { axis: int(1), keepdims: int(0), select_last_index: int(0) }), b.i64('axis1', [1])]);
+  // Only the pooled (EOT) rows of the last block reach the output, so that block runs its query side
+  // on those rows alone; the debug graph keeps every row to expose per-layer activations.
+  const pool: PooledRows | undefined = opts.debug ? undefined : { index: eot };
+  if (pool && k.attention === 'mha') {
+    pool.keyLengths = b.node('Cast', [b.node('Add', [b.node('Squeeze', [eot, b.i64('axis1', [1])]), b.i64('one', [1])])], { to: int(DType.int32) });
+  } else if (pool) {
+    const positions = b.node('Slice', [b.i64('arange', Array.from({ length: t.contextLength }, (_, i) => i)), b.i64('zero', [0]), L]);
+    const after = b.node('Greater', [b.node('Unsqueeze', [positions, b.i64('axis0', [0])]), eot]);
+    const additive = b.node('Where', [after, b.scalar('neg_inf', -Infinity), b.scalar('zero_f', 0)]);
+    pool.additiveMask = b.node('Unsqueeze', [additive, b.i64('axes12', [1, 2])]);
+  }
+
   const { pending, blockOutputs } = transformerStack(
     b,
     w,
@@ -45,12 +58,12 @@ export function buildTextGraph(cfg: ClipConfig, opts: TowerGraphOptions): BuiltG
     { prefix: 'transformer', layers: t.layers, width: D, heads: t.heads, quickGelu: cfg.quickGelu, causal: true },
     k,
     mask,
+    pool,
   );
 
   // Pool first, then ln_final: LayerNorm is per token, so normalising only the EOT rows is the same.
-  const eot = b.node('Unsqueeze', [b.node('ArgMax', [ids], { axis: int(1), keepdims: int(0), select_last_index: int(0) }), b.i64('axis1', [1])]);
   const s3 = shapeOf(b, [bl, [D]]);
-  const pick = (v: string | undefined) => (v ? b.node('GatherND', [reshape(b, v, s3), eot], { batch_dims: int(1) }) : undefined);
+  const pick = (v: string | undefined) => (v && !pool ? b.node('GatherND', [reshape(b, v, s3), eot], { batch_dims: int(1) }) : v);
   const pooled = finishNorm(
     b,
     { residual: pick(pending.residual)!, delta: pick(pending.delta), deltaBias: pending.deltaBias },

@@ -62,12 +62,17 @@ export function transformerStack(
   spec: TransformerSpec,
   k: KernelOptions,
   mask?: string,
+  pool?: PooledRows,
 ): StackResult {
   let pending: PendingResidual = { residual: x };
   const blockOutputs: string[] = [];
   for (let i = 0; i < spec.layers; i++) {
     b.within(`${spec.prefix}.${i}`, () => {
       const p = `${spec.prefix}.resblocks.${i}`;
+      if (pool && i === spec.layers - 1) {
+        pending = pooledBlock(b, w, pending, bl, p, spec, k, pool);
+        return;
+      }
       const n1 = finishNorm(b, pending, w.tensor(`${p}.ln_1.weight`), w.tensor(`${p}.ln_1.bias`), k.skipLayerNorm);
       if (i > 0) blockOutputs.push(n1.sum);
       const attnOut = attention(b, w, n1.normed, bl, p, spec, k, mask);
@@ -78,6 +83,69 @@ export function transformerStack(
     });
   }
   return { pending, blockOutputs };
+}
+
+/**
+ * The pooled row of each sequence (text: its first EOT). When given, the last block computes keys and
+ * values for every token but its query, attention output, MLP and residual only at these rows, so
+ * the stack ends with [B, width] instead of [B·L, width]; nothing else reads the other rows.
+ */
+export interface PooledRows {
+  /** int64 [B, 1]: the pooled position in each sequence. */
+  index: string;
+  /** int32 [B]: index + 1, the keys each pooled query may see ('mha' attention). */
+  keyLengths?: string;
+  /** float [B, 1, 1, L]: 0 for positions ≤ index, -inf after ('ops' attention). */
+  additiveMask?: string;
+}
+
+function pooledBlock(
+  b: GraphBuilder,
+  w: WeightBinder,
+  pending: PendingResidual,
+  bl: string,
+  p: string,
+  spec: TransformerSpec,
+  k: KernelOptions,
+  pool: PooledRows,
+): PendingResidual {
+  const D = spec.width;
+  const H = spec.heads;
+  const hd = D / H;
+  const n1 = finishNorm(b, pending, w.tensor(`${p}.ln_1.weight`), w.tensor(`${p}.ln_1.bias`), k.skipLayerNorm);
+  const s3 = shapeOf(b, [bl, [D]]);
+  const gather = (v: string) => b.node('GatherND', [reshape(b, v, s3), pool.index], { batch_dims: int(1) });
+  const inW = `${p}.attn.in_proj_weight`;
+  const inB = `${p}.attn.in_proj_bias`;
+  const hq = gather(n1.normed);
+  let ctx2d: string;
+  if (k.attention === 'mha') {
+    if (!pool.keyLengths) throw new Error('pooled mha attention needs keyLengths');
+    const kv = linear(b, n1.normed, w.tensor(inW, { rows: [D, 3 * D] }));
+    const [kk, v] = b.nodeN('Split', [kv, b.i64('kv_split', [D, D])], { axis: int(1) }, { outputs: 2 }) as [string, string];
+    const q = reshape(b, linear(b, hq, w.tensor(inW, { rows: [0, D] })), b.i64('shape_b1d', [-1, 1, D]));
+    const ctx = b.node(
+      'MultiHeadAttention',
+      [q, reshape(b, kk, s3), reshape(b, v, s3), w.tensor(inB), pool.keyLengths],
+      { num_heads: int(H), scale: float(1 / Math.sqrt(hd)) },
+      { domain: MS_DOMAIN },
+    );
+    ctx2d = reshape(b, ctx, b.i64('shape_2d', [-1, D]));
+  } else {
+    if (!pool.additiveMask) throw new Error('pooled ops attention needs additiveMask');
+    const q0 = linear(b, hq, w.tensor(inW, { rows: [0, D] }), w.tensor(inB, { rows: [0, D] }));
+    const q = b.node('Mul', [transpose(b, reshape(b, q0, b.i64('shape_b1hd', [-1, 1, H, hd])), [0, 2, 1, 3]), b.scalar('attn_scale', 1 / Math.sqrt(hd))]);
+    const kv = linear(b, n1.normed, w.tensor(inW, { rows: [D, 3 * D] }), w.tensor(inB, { rows: [D, 3 * D] }));
+    const split = transpose(b, reshape(b, kv, shapeOf(b, [bl, [2, H, hd]])), [2, 0, 3, 1, 4]);
+    const pick = (i: number) => b.node('Gather', [split, b.i64('kv_index', [i], [])], { axis: int(0) });
+    const scores = b.node('Add', [b.node('MatMul', [q, transpose(b, pick(0), [0, 1, 3, 2])]), pool.additiveMask]);
+    const ctx = b.node('MatMul', [b.node('Softmax', [scores], { axis: int(-1) }), pick(1)]);
+    ctx2d = reshape(b, transpose(b, ctx, [0, 2, 1, 3]), b.i64('shape_2d', [-1, D]));
+  }
+  let s: PendingResidual = { residual: gather(n1.sum), ...projection(b, ctx2d, w.tensor(`${p}.attn.out_proj.weight`), w.tensor(`${p}.attn.out_proj.bias`), k.skipLayerNorm) };
+  const n2 = finishNorm(b, s, w.tensor(`${p}.ln_2.weight`), w.tensor(`${p}.ln_2.bias`), k.skipLayerNorm);
+  s = { residual: n2.sum, ...mlp(b, w, n2.normed, p, spec.quickGelu, k) };
+  return s;
 }
 
 /** Completes a pending residual add and applies LayerNorm; returns the sum and the normalised stream. */

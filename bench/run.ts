@@ -1,0 +1,48 @@
+// `npm run bench [-- NAME...]`: runs each benchmark module (all by default), prints its summary and
+// writes bench/out/<name>.json plus bench/out/all.json. Modules are added to MODULES below; a module
+// file that is absent from this checkout is skipped with a note.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
+import { loadInfo, matmulPeakGflops, round, writeResult } from './common.ts';
+
+interface BenchModule {
+  name: string;
+  file: string;
+  /** The module's exported async function. */
+  fn: string;
+  /** Whether it takes { threads, peakGflops }. */
+  sharesPeak?: boolean;
+}
+
+const MODULES: BenchModule[] = [
+  { name: 'backbone', file: './backbone.ts', fn: 'benchBackbone', sharesPeak: true },
+  { name: 'fnn', file: './fnn.ts', fn: 'benchFnn' },
+];
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const unknown = wanted.filter((w) => !MODULES.some((m) => m.name === w));
+if (unknown.length > 0) {
+  process.stderr.write(`bench: unknown benchmark(s) ${unknown.join(', ')} (known: ${MODULES.map((m) => m.name).join(', ')})\n`);
+  process.exit(2);
+}
+const threads = 2;
+const selected = MODULES.filter((m) => wanted.length === 0 || wanted.includes(m.name));
+const peak = await matmulPeakGflops(threads);
+process.stdout.write(`onnxruntime fp32 MatMul peak (2048³, ${threads} threads, best of 8): ${round(peak, 1)} GFLOPS; ${cpus().length} CPUs; loadavg ${loadInfo().loadavg1}\n`);
+
+const all: Record<string, unknown> = { date: new Date().toISOString(), matmul_peak_gflops: round(peak, 1), threads };
+for (const m of selected) {
+  const url = new URL(m.file, import.meta.url);
+  if (!existsSync(fileURLToPath(url))) {
+    process.stdout.write(`${m.name}: skipped (${m.file} not present)\n`);
+    continue;
+  }
+  const mod = (await import(url.href)) as Record<string, (opts?: Record<string, unknown>) => Promise<Record<string, unknown>>>;
+  const run = mod[m.fn];
+  if (typeof run !== 'function') throw new Error(`${m.file} does not export ${m.fn}()`);
+  const result = await run(m.sharesPeak ? { threads, peakGflops: peak } : {});
+  all[m.name] = result;
+  process.stdout.write(`${m.name}: wrote ${writeResult(m.name, result)}\n`);
+}
+writeResult('all', all);
