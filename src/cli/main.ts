@@ -8,9 +8,10 @@ import { register as registerEmbed } from './commands/embed.ts';
 import { register as registerModelHub } from './commands/model_hub.ts';
 import { register as registerTrain } from './commands/train.ts';
 import { register as registerDetect } from './commands/detect.ts';
+import { register as registerEval } from './commands/eval.ts';
 
 // Each command lives in its own module under ./commands and registers itself on the program.
-const registrations: Array<(program: Command) => void> = [registerModelRandom, registerMetrics, registerTokenize, registerEmbed, registerModelHub, registerTrain, registerDetect];
+const registrations: Array<(program: Command) => void> = [registerModelRandom, registerMetrics, registerTokenize, registerEmbed, registerModelHub, registerTrain, registerDetect, registerEval];
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 

@@ -1,0 +1,254 @@
+/**
+ * `rwda eval`: regenerates the paper's tables for a dataset (CLIP, Ours, CLIP + Ours; mean ± std
+ * over seeds) and writes results.json, report.md and report.html into --out. Resumable: run the
+ * same command again after an interruption and it picks up where it stopped (see
+ * src/eval/runner/run.ts). Prints one JSON summary line on stdout; progress and notes on stderr.
+ *
+ * Test hooks (environment): RWDA_TEST_TRACE=1 prints each runner event as `rwda-trace: {json}` on
+ * stderr; RWDA_TEST_PAUSE=<event type>:<k> additionally blocks the process for a minute right
+ * after the k-th event of that type, so that a test can kill it at a known point.
+ */
+import type { Command } from 'commander';
+import { basename, dirname } from 'node:path';
+import { RwdaError } from '../../errors.ts';
+import type { DatasetSpec } from '../../data/index.ts';
+import { auprMetric, type AuprKind, type Setup } from '../../eval/report/index.ts';
+import { DEFAULT_IMAGE_BATCH, DEFAULT_SEEDS, runEval, type EvalEvent } from '../../eval/runner/index.ts';
+import { PROMPT_DEFAULTS } from '../../method/defaults.ts';
+import { EmbeddingStore } from '../../store/index.ts';
+import { createProgress, type Progress } from '../../util/progress.ts';
+import { addModelOptions, intOption, openModel, openStore, type ModelCliOptions } from './train.ts';
+
+const DATASETS = ['mvtec', 'visa', 'sewerml', 'folder', 'folder-pair'] as const;
+
+interface EvalCliOptions extends ModelCliOptions {
+  dataset: string;
+  root?: string;
+  categories?: string;
+  csv?: string;
+  images?: string;
+  normal?: string;
+  anomalous?: string;
+  category?: string;
+  object?: string;
+  setup: string;
+  seeds: number;
+  crops: string;
+  pairs: number;
+  aupr: string;
+  imageBatch: number;
+  out: string;
+}
+
+function need(value: string | undefined, flag: string, dataset: string): string {
+  if (value === undefined || value === '') throw new RwdaError(`--dataset ${dataset} needs ${flag}`);
+  return value;
+}
+
+function refuse(o: EvalCliOptions, flags: Array<[keyof EvalCliOptions, string]>, dataset: string): void {
+  for (const [k, flag] of flags) if (o[k] !== undefined) throw new RwdaError(`${flag} does not apply to --dataset ${dataset}`);
+}
+
+/** The loader spec the flags describe (RwdaError names the missing or misplaced flag). */
+export function datasetSpecFromCli(o: EvalCliOptions): DatasetSpec {
+  const kind = o.dataset;
+  const categories = o.categories?.split(',').map((c) => c.trim()).filter((c) => c.length > 0);
+  switch (kind) {
+    case 'mvtec':
+      refuse(o, [['csv', '--csv'], ['images', '--images'], ['normal', '--normal'], ['anomalous', '--anomalous'], ['category', '--category'], ['object', '--object']], kind);
+      return { kind, root: need(o.root, '--root', kind), categories };
+    case 'visa':
+      refuse(o, [['images', '--images'], ['normal', '--normal'], ['anomalous', '--anomalous'], ['category', '--category'], ['object', '--object']], kind);
+      return { kind, root: need(o.root, '--root', kind), categories, csvPath: o.csv };
+    case 'sewerml':
+      refuse(o, [['root', '--root (use --images)'], ['categories', '--categories'], ['normal', '--normal'], ['anomalous', '--anomalous'], ['category', '--category']], kind);
+      return { kind, csv: need(o.csv, '--csv', kind), imageDir: need(o.images, '--images', kind), promptName: o.object };
+    case 'folder':
+      refuse(o, [['csv', '--csv'], ['images', '--images'], ['normal', '--normal'], ['anomalous', '--anomalous'], ['categories', '--categories (use --category)']], kind);
+      return { kind, root: need(o.root, '--root', kind), category: o.category, promptName: o.object };
+    case 'folder-pair':
+      refuse(o, [['csv', '--csv'], ['images', '--images'], ['root', '--root (use --normal and --anomalous)'], ['categories', '--categories (use --category)']], kind);
+      return { kind, normal: need(o.normal, '--normal', kind), anomalous: need(o.anomalous, '--anomalous', kind), category: o.category, promptName: o.object };
+    default:
+      throw new RwdaError(`--dataset must be one of ${DATASETS.join(', ')}, got '${kind}'`);
+  }
+}
+
+/** Blocks the thread (test hook; see the module comment). */
+function pauseForTest(): void {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  Atomics.wait(cell, 0, 0, 60_000);
+}
+
+/** Stderr side of the run: progress bars, notes, and the test hooks. */
+function reporter(quiet: boolean | undefined): { onEvent: (e: EvalEvent) => void; stop: () => void } {
+  const note = (msg: string): void => {
+    if (!quiet) process.stderr.write(`rwda: ${msg}\n`);
+  };
+  const trace = process.env.RWDA_TEST_TRACE === '1';
+  const pause = /^([a-z-]+):(\d+)$/.exec(process.env.RWDA_TEST_PAUSE ?? '');
+  const seen = new Map<string, number>();
+  let bar: Progress | undefined;
+  let phase = '';
+  const stopBar = (): void => {
+    bar?.stop();
+    bar = undefined;
+    phase = '';
+  };
+  let skippedShown = 0;
+  const onEvent = (e: EvalEvent): void => {
+    switch (e.type) {
+      case 'dataset':
+        note(e.summary);
+        for (const n of e.notes) note(n);
+        break;
+      case 'embed-start':
+        note(`embedding ${e.images} image(s) × ${e.views} view(s) (cached views are read, not encoded)`);
+        bar = createProgress({ total: e.images, unit: 'images', label: 'embed images', quiet });
+        break;
+      case 'embed-batch':
+        bar?.update(e.done);
+        break;
+      case 'skipped':
+        // One bad image never stops the run; the full list is in results.json.
+        if (skippedShown++ < 10) process.stderr.write(`rwda: warning: skipped ${e.entry.reason}\n`);
+        break;
+      case 'embed-done':
+        stopBar();
+        if (skippedShown > 10) process.stderr.write(`rwda: warning: ... ${skippedShown - 10} more skipped image(s), listed in results.json\n`);
+        note(`image views: ${e.encoded} encoded, ${e.cached} from the cache${e.skipped > 0 ? `; ${e.skipped} image(s) skipped` : ''}`);
+        break;
+      case 'run':
+        if (e.seedsStored.length > 0) note(`run ${e.key}: seeds ${e.seedsStored.join(', ')} already stored, reused`);
+        break;
+      case 'train': {
+        const label = `seed ${e.seed} ${e.progress.phase === 'embed' ? 'embed prompts' : 'train FNN'}`;
+        if (label !== phase) {
+          stopBar();
+          phase = label;
+          bar = createProgress({ total: e.progress.total, unit: e.progress.phase === 'embed' ? 'pairs' : 'steps', label, quiet });
+        }
+        bar?.update(e.progress.done);
+        break;
+      }
+      case 'detector':
+        stopBar();
+        if (e.trained && e.reason !== undefined && e.reason !== 'missing') note(`seed ${e.seed}: cached detector unusable (${e.reason}); retrained into ${e.dir}`);
+        break;
+      case 'seed-done':
+        note(`seed ${e.seed} (${e.index + 1}/${e.total}) ${e.reused ? 'reused from the store' : 'done'}`);
+        break;
+      default:
+        break;
+    }
+    if (trace && e.type !== 'train') process.stderr.write(`rwda-trace: ${JSON.stringify(e)}\n`);
+    if (pause && pause[1] === e.type) {
+      const k = (seen.get(e.type) ?? 0) + 1;
+      seen.set(e.type, k);
+      if (k === Number(pause[2])) {
+        process.stderr.write('rwda-trace: paused\n');
+        pauseForTest();
+      }
+    }
+  };
+  return { onEvent, stop: stopBar };
+}
+
+function mean3(m: { auroc: { mean: number }; ap: { mean: number }; auprTrapezoid: { mean: number }; f1Max: { mean: number } }, aupr: AuprKind) {
+  return { auroc: m.auroc.mean, aupr: m[auprMetric(aupr)].mean, f1Max: m.f1Max.mean };
+}
+
+/** Registers `eval`. */
+export function register(program: Command): void {
+  const cmd = program
+    .command('eval')
+    .description('evaluate CLIP, Ours and CLIP + Ours on a dataset (mean ± std over seeds); writes results.json, report.md, report.html; resumable')
+    .requiredOption('--dataset <kind>', `${DATASETS.join(' | ')}`)
+    .option('--root <path>', 'dataset root (mvtec, visa, folder)')
+    .option('--categories <a,b>', 'only these categories (mvtec, visa)')
+    .option('--csv <file>', 'Sewer-ML annotation CSV (sewerml); VisA split CSV (visa, default <root>/split_csv/1cls.csv)')
+    .option('--images <dir>', 'Sewer-ML image folder (sewerml)')
+    .option('--normal <dir>', 'folder of normal images (folder-pair)')
+    .option('--anomalous <dir>', 'folder of anomalous images (folder-pair)')
+    .option('--category <name>', 'category name (folder, folder-pair)')
+    .option('--object <name>', 'object name in the known-setup prompts (folder, folder-pair, sewerml)')
+    .option('--setup <s>', 'unknown (prompts say "object") | known (prompts name the category)', 'unknown')
+    .option('--seeds <n>', `number of seeds 0..n-1 (default ${DEFAULT_SEEDS})`, intOption('--seeds', 1, 1000), DEFAULT_SEEDS)
+    .option('--crops <mode>', 'none | grid (multi-crop: standard view + 2×2 and 3×3 grids)', 'none')
+    .option('--pairs <n>', `augmented prompt pairs per seed (default ${PROMPT_DEFAULTS.pairs})`, intOption('--pairs', 1), PROMPT_DEFAULTS.pairs)
+    .option('--aupr <kind>', 'AUPR shown in the tables: ap (average precision) | trapezoid', 'ap')
+    .option('--image-batch <n>', `images per embedding batch, each stored in one transaction (default ${DEFAULT_IMAGE_BATCH})`, intOption('--image-batch', 1, 4096), DEFAULT_IMAGE_BATCH)
+    .requiredOption('--out <dir>', 'run directory for results.json, report.md, report.html');
+  addModelOptions(cmd).action(async (opts: EvalCliOptions) => {
+    if (opts.setup !== 'unknown' && opts.setup !== 'known') throw new RwdaError(`--setup must be unknown or known, got '${opts.setup}'`);
+    if (opts.crops !== 'none' && opts.crops !== 'grid') throw new RwdaError(`--crops must be none or grid, got '${opts.crops}'`);
+    if (opts.aupr !== 'ap' && opts.aupr !== 'trapezoid') throw new RwdaError(`--aupr must be ap or trapezoid, got '${opts.aupr}'`);
+    const dataset = datasetSpecFromCli(opts);
+    const t0 = performance.now();
+    const { model, name } = await openModel(opts, 'both');
+    // Without a cache the run still works, from memory, but cannot resume.
+    const store = openStore(opts) ?? EmbeddingStore.open(':memory:');
+    const t1 = performance.now();
+    const rep = reporter(opts.quiet);
+    try {
+      const out = await runEval({
+        backbone: model,
+        backboneName: name ?? basename(model.dir),
+        pretrained: name,
+        dataset,
+        store,
+        out: opts.out,
+        setup: opts.setup as Setup,
+        seeds: opts.seeds,
+        crops: opts.crops as 'none' | 'grid',
+        train: { pairs: opts.pairs },
+        aupr: opts.aupr as AuprKind,
+        imageBatch: opts.imageBatch,
+        onEvent: rep.onEvent,
+      });
+      rep.stop();
+      const r = out.results;
+      const s = out.stats;
+      const aupr = opts.aupr as AuprKind;
+      const summary = {
+        out: dirname(out.paths.results),
+        results: out.paths.results,
+        report: out.paths.markdown,
+        html: out.paths.html,
+        dataset: r.config.dataset,
+        setup: r.config.setup,
+        crops: opts.crops,
+        categories: r.categories.length,
+        images: s.images,
+        evaluated: r.categories.reduce((a, c) => a + c.nNormal + c.nAnomalous, 0),
+        skipped: r.skipped.length,
+        seeds: r.config.seeds,
+        seedsComputed: s.seedsComputed,
+        seedsReused: s.seedsReused,
+        runKey: out.runKey,
+        mean: { clip: mean3(r.mean.clip, aupr), ours: mean3(r.mean.ours, aupr), clipOurs: mean3(r.mean.clipOurs, aupr) },
+        cache: {
+          path: store.path,
+          viewsPerImage: s.viewsPerImage,
+          viewsEncoded: s.viewsEncoded,
+          viewsCached: s.viewsCached,
+          imageWrites: s.store.imageWrites,
+          textsEncoded: s.textsEncoded,
+          clipReused: s.clipReused,
+          detectorsTrained: s.detectorsTrained,
+          detectorsLoaded: s.detectorsLoaded,
+        },
+        seconds: { load: round3((t1 - t0) / 1000), run: round3((performance.now() - t1) / 1000) },
+      };
+      process.stdout.write(JSON.stringify(summary) + '\n');
+    } finally {
+      rep.stop();
+      store.close();
+      await model.dispose();
+    }
+  });
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,136 @@
+/**
+ * What an evaluation run computes and how its stored pieces are keyed.
+ *
+ * A run is split into pieces that are cached on their own, so that a killed run resumes where it
+ * stopped and a rerun (or a run with more seeds) recomputes nothing it already has:
+ *
+ * - image-view embeddings: in the store, by (backbone fingerprint, sha256 of the file, view id),
+ *   shared by every run, seed and setup;
+ * - one detector per seed: rwda's default-detector cache (`<home>/detectors/<fingerprint>-<hash of
+ *   every training setting, seed included>`), shared with `rwda detect`;
+ * - the CLIP scores (seed-independent) and the scores of each seed: in the store's run results,
+ *   under `eval/<run key>/clip` and `eval/<run key>/seed/<seed>`.
+ *
+ * The run key hashes everything that determines a score except the seed: the backbone, the
+ * evaluated images (content hash, category, object name, label, in order), the setup, the views
+ * and their aggregation, and every training setting. Seeds are left out so that `--seeds 10`
+ * after `--seeds 3` reuses seeds 0..2.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../clip/fingerprint.ts';
+import { RwdaError } from '../../errors.ts';
+import { MULTICROP_DEFAULTS, PROMPT_DEFAULTS } from '../../method/defaults.ts';
+import { DETECTOR_FORMAT_VERSION } from '../../method/detector_artifact.ts';
+import { checkScales, viewIds, type CropAggregation } from '../../method/multicrop.ts';
+import { resolveTrainSettings, type TrainDetectorOptions, type TrainSettings } from '../../method/train_detector.ts';
+import type { CropSettings, Setup } from '../report/index.ts';
+
+/** Bumped whenever the runner would compute different scores from the same inputs (old records are then ignored). */
+export const RUNNER_FORMAT = 'rwda-eval-run/1';
+
+/** The training settings an evaluation may change (the seed and the cache come from the runner). */
+export type EvalTrainOptions = Omit<TrainDetectorOptions, 'seed' | 'store' | 'onProgress' | 'backboneName' | 'textBatchSize'>;
+
+/** Inputs of planEval. */
+export interface PlanOptions {
+  /** Number of seeds: seeds 0..n-1 (default 10, as in the paper). */
+  seeds?: number;
+  setup?: Setup;
+  crops?: 'none' | 'grid';
+  /** Grid scales of `crops: 'grid'` (default [2, 3]). */
+  scales?: readonly number[];
+  aggregation?: CropAggregation;
+  /** Training settings; `pairs` defaults to the paper's 10,000. */
+  train?: EvalTrainOptions;
+}
+
+/** The resolved plan of a run. */
+export interface EvalPlan {
+  seeds: number[];
+  setup: Setup;
+  crops: CropSettings;
+  /** Grid scales handed to the embedding code; undefined = the standard view only. */
+  scales: readonly number[] | undefined;
+  /** View ids of every image, "std" first. */
+  viewIds: string[];
+  /** Training settings of seed 0 (the seed is the only thing that differs between seeds). */
+  train: TrainSettings;
+  /** trainDetector options of one seed. */
+  trainOptions(seed: number): TrainDetectorOptions;
+}
+
+/** Default number of seeds (the paper reports mean ± std over 10). */
+export const DEFAULT_SEEDS = 10;
+
+/** Resolves and validates the run's settings (RwdaError names the option). */
+export function planEval(opts: PlanOptions = {}): EvalPlan {
+  const n = opts.seeds ?? DEFAULT_SEEDS;
+  if (!Number.isInteger(n) || n < 1) throw new RwdaError(`seeds must be a positive integer (the number of seeds), got ${n}`);
+  const setup = opts.setup ?? 'unknown';
+  if (setup !== 'unknown' && setup !== 'known') throw new RwdaError(`setup must be 'unknown' or 'known', got ${JSON.stringify(setup)}`);
+  const crops = opts.crops ?? 'none';
+  if (crops !== 'none' && crops !== 'grid') throw new RwdaError(`crops must be 'none' or 'grid', got ${JSON.stringify(crops)}`);
+  const aggregation = opts.aggregation ?? MULTICROP_DEFAULTS.cropAggregation;
+  if (aggregation !== 'max' && aggregation !== 'mean') throw new RwdaError(`crop aggregation must be 'max' or 'mean', got ${JSON.stringify(aggregation)}`);
+  const gridScales = [...checkScales(opts.scales ?? MULTICROP_DEFAULTS.scales)];
+  const scales = crops === 'grid' ? gridScales : undefined;
+  const base = { ...(opts.train ?? {}) };
+  const train = resolveTrainSettings({ ...base, seed: 0 });
+  return {
+    seeds: Array.from({ length: n }, (_, i) => i),
+    setup,
+    crops: { enabled: crops === 'grid', scales: scales ?? [], aggregation },
+    scales,
+    viewIds: scales === undefined ? viewIds([]) : viewIds(scales),
+    train,
+    trainOptions: (seed) => ({ ...base, seed }),
+  };
+}
+
+/** One evaluated image as the data key sees it. */
+export interface KeyedItem {
+  category: string;
+  promptName: string;
+  label: 0 | 1;
+  sha256: string;
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Hash of the evaluated images in order (content, category, object name, label); paths do not count. */
+export function dataKey(items: readonly KeyedItem[]): string {
+  const h = createHash('sha256');
+  for (const it of items) h.update(canonicalJson([it.category, it.promptName, it.label, it.sha256]) + '\n');
+  return h.digest('hex');
+}
+
+/** The run key (see the module comment): 32 hex digits. */
+export function runKey(plan: EvalPlan, fingerprint: string, data: string): string {
+  // The seed is dropped from the training settings: it keys each seed's record instead.
+  const { seed: _ps, ...prompts } = plan.train.prompts;
+  const { seed: _fs, ...fnn } = plan.train.fnn;
+  const payload = {
+    format: RUNNER_FORMAT,
+    detectorFormat: DETECTOR_FORMAT_VERSION,
+    backbone: fingerprint,
+    data,
+    setup: plan.setup,
+    views: { ids: plan.viewIds, aggregation: plan.crops.aggregation },
+    temperature: PROMPT_DEFAULTS.temperature,
+    prompts,
+    fnn,
+  };
+  return sha256Hex(canonicalJson(payload)).slice(0, 32);
+}
+
+/** Store key of the seed-independent CLIP scores of a run. */
+export function clipResultKey(key: string): string {
+  return `eval/${key}/clip`;
+}
+
+/** Store key of one seed's scores. */
+export function seedResultKey(key: string, seed: number): string {
+  return `eval/${key}/seed/${seed}`;
+}

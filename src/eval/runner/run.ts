@@ -1,0 +1,278 @@
+/**
+ * runEval: one evaluation run of the paper's tables, resumable at any point.
+ *
+ * 1. load the dataset (loader skips are kept for results.skipped);
+ * 2. embed every image view into the store (embed_images.ts; only misses are encoded);
+ * 3. the CLIP scores, once (no seed dependence), stored as a run result;
+ * 4. per seed: the detector from rwda's detector cache (trained and saved on first use; its
+ *    training prompts' text embeddings go through the store's text cache), the scores of every
+ *    image, stored as a run result; finished seeds are read back instead of recomputed;
+ * 5. results.json, report.md and report.html, each written atomically; after each computed seed
+ *    but the last, a partial report with the seeds finished so far.
+ *
+ * Everything written along the way is a whole store transaction or an atomic file, so a run killed
+ * at any moment (kill -9 included) leaves no corrupt row, and the same command finishes it. See
+ * plan.ts for what keys each stored piece.
+ */
+import * as ort from 'onnxruntime-node';
+import { resolve } from 'node:path';
+import { RwdaError } from '../../errors.ts';
+import { DATASET_NAMES, formatLoadSummary, loadDataset, type DatasetSpec, type LoadedDataset } from '../../data/index.ts';
+import type { Backbone } from '../../method/backbone.ts';
+import { backboneName } from '../../method/backbone.ts';
+import { PROMPT_DEFAULTS } from '../../method/defaults.ts';
+import { packageVersion } from '../../method/detector_artifact.ts';
+import { loadOrTrainDefaultDetector, type TrainProgress } from '../../method/train_detector.ts';
+import type { EmbeddingStore, StoreCounters } from '../../store/index.ts';
+import { writeReports, type AuprKind, type RunConfig, type RunResults, type SkippedEntry } from '../report/index.ts';
+import { assembleResults, type SeedScores } from './assemble.ts';
+import { embedItems, type EmbedBatchInfo, type EmbeddedItem } from './embed_images.ts';
+import { clipResultKey, dataKey, planEval, runKey, seedResultKey, type PlanOptions } from './plan.ts';
+import { scoreClip, scoreWithDetector, type ScoreContext } from './score.ts';
+
+/** What runEval reports while it works (progress bars, logs, test hooks). */
+export type EvalEvent =
+  | { type: 'dataset'; summary: string; notes: string[] }
+  | { type: 'embed-start'; images: number; views: number }
+  | ({ type: 'embed-batch' } & EmbedBatchInfo)
+  | { type: 'skipped'; entry: SkippedEntry }
+  | { type: 'embed-done'; encoded: number; cached: number; skipped: number }
+  | { type: 'run'; key: string; seeds: number[]; seedsStored: number[] }
+  | { type: 'clip-done'; reused: boolean }
+  | { type: 'seed-start'; seed: number; index: number; total: number }
+  | { type: 'train'; seed: number; progress: TrainProgress }
+  | { type: 'detector'; seed: number; dir: string; trained: boolean; reason?: string }
+  | { type: 'seed-done'; seed: number; index: number; total: number; reused: boolean }
+  | { type: 'report'; partial: boolean; seeds: number[]; path: string };
+
+/** Options of runEval (the plan options choose seeds, setup, crops and training settings). */
+export interface RunEvalOptions extends PlanOptions {
+  backbone: Backbone;
+  /** Name recorded for the backbone (default: its config or folder name). */
+  backboneName?: string;
+  /** Registry name, when the model came from the hub. */
+  pretrained?: string;
+  dataset: DatasetSpec;
+  /** The store: embeddings and run results (required: it is what makes the run resumable). */
+  store: EmbeddingStore;
+  /** Run directory for results.json, report.md, report.html. */
+  out: string;
+  /** Which AUPR the reports show (default 'ap'). */
+  aupr?: AuprKind;
+  /** Detector cache root (default rwdaHome()). */
+  home?: string;
+  /** Images per embedding batch (one store transaction each). */
+  imageBatch?: number;
+  maxPixels?: number;
+  /** Write a partial report after each computed seed but the last (default true). */
+  partialReports?: boolean;
+  onEvent?: (e: EvalEvent) => void;
+}
+
+/** Counts of a run: what was computed and what came from the caches. */
+export interface EvalStats {
+  images: number;
+  viewsPerImage: number;
+  viewsEncoded: number;
+  viewsCached: number;
+  skipped: number;
+  clipReused: boolean;
+  seedsComputed: number[];
+  seedsReused: number[];
+  detectorsTrained: number;
+  detectorsLoaded: number;
+  /** Prompt texts run through the text tower while training detectors. */
+  textsEncoded: number;
+  /** The store connection's counters at the end. */
+  store: StoreCounters;
+}
+
+/** What runEval returns. */
+export interface EvalOutcome {
+  results: RunResults;
+  paths: { results: string; markdown: string; html: string };
+  runKey: string;
+  stats: EvalStats;
+}
+
+const SCORES_FORMAT = 'rwda-eval-scores/1';
+
+/** A stored score record, or undefined when it is missing or does not fit this run (it is then recomputed). */
+function readScores<K extends string>(value: unknown, n: number, fields: readonly K[]): Record<K, number[]> | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (v.format !== SCORES_FORMAT || v.n !== n) return undefined;
+  const out = {} as Record<K, number[]>;
+  for (const f of fields) {
+    const a = v[f];
+    if (!Array.isArray(a) || a.length !== n || !a.every((x) => typeof x === 'number' && Number.isFinite(x))) return undefined;
+    out[f] = a as number[];
+  }
+  return out;
+}
+
+function datasetPaths(spec: DatasetSpec): { root: string; datasetPaths?: Record<string, string> } {
+  switch (spec.kind) {
+    case 'mvtec':
+    case 'folder':
+      return { root: resolve(spec.root) };
+    case 'visa':
+      return { root: resolve(spec.root), datasetPaths: spec.csvPath ? { csv: resolve(spec.csvPath) } : undefined };
+    case 'sewerml':
+      return { root: resolve(spec.imageDir), datasetPaths: { csv: resolve(spec.csv) } };
+    case 'folder-pair':
+      return { root: resolve(spec.normal), datasetPaths: { normal: resolve(spec.normal), anomalous: resolve(spec.anomalous) } };
+  }
+}
+
+/** Runs (or resumes) an evaluation; see the module comment. */
+export async function runEval(opts: RunEvalOptions): Promise<EvalOutcome> {
+  const t0 = performance.now();
+  const emit = (e: EvalEvent): void => opts.onEvent?.(e);
+  const plan = planEval(opts);
+  const { backbone, store } = opts;
+  const aupr = opts.aupr ?? 'ap';
+  if (aupr !== 'ap' && aupr !== 'trapezoid') throw new RwdaError(`aupr must be 'ap' or 'trapezoid', got ${JSON.stringify(aupr)}`);
+  const outDir = resolve(opts.out);
+
+  const loaded: LoadedDataset = loadDataset(opts.dataset);
+  emit({ type: 'dataset', summary: formatLoadSummary(DATASET_NAMES[opts.dataset.kind], loaded), notes: loaded.notes });
+  const skipped: SkippedEntry[] = loaded.skipped.map((s) => ({ path: s.path, category: s.category, kind: s.kind, reason: s.reason }));
+  if (loaded.items.length === 0) throw new RwdaError(`${DATASET_NAMES[opts.dataset.kind]}: no images to evaluate`);
+
+  emit({ type: 'embed-start', images: loaded.items.length, views: plan.viewIds.length });
+  const phase = await embedItems(backbone, loaded.items, store, {
+    scales: plan.scales,
+    batchSize: opts.imageBatch,
+    maxPixels: opts.maxPixels,
+    onBatch: (b) => emit({ type: 'embed-batch', ...b }),
+  });
+  for (const s of phase.skipped) emit({ type: 'skipped', entry: s });
+  skipped.push(...phase.skipped);
+  emit({ type: 'embed-done', encoded: phase.viewsEncoded, cached: phase.viewsCached, skipped: phase.skipped.length });
+  const items: EmbeddedItem[] = phase.embedded;
+  if (items.length === 0) throw new RwdaError('no image could be read and decoded; nothing to evaluate (see the messages above)');
+
+  const key = runKey(plan, backbone.fingerprint, dataKey(items));
+  const n = items.length;
+  const stored = plan.seeds.filter((s) => readScores(store.getResult(seedResultKey(key, s)), n, ['ours', 'clipOurs']) !== undefined);
+  emit({ type: 'run', key, seeds: plan.seeds, seedsStored: stored });
+
+  const words = { normalWord: plan.train.prompts.normalWord, anomalyWord: plan.train.prompts.anomalyWord };
+  const ctx: ScoreContext = {
+    backbone,
+    store,
+    items,
+    viewIds: plan.viewIds,
+    aggregation: plan.crops.aggregation,
+    objectOf: (it) => (plan.setup === 'known' ? it.promptName : PROMPT_DEFAULTS.unknownObject),
+    ...words,
+  };
+
+  const clipKey = clipResultKey(key);
+  let clip = readScores(store.getResult(clipKey), n, ['clip'])?.clip;
+  const clipReused = clip !== undefined;
+  if (clip === undefined) {
+    clip = Array.from(await scoreClip(ctx));
+    store.putResult(clipKey, { format: SCORES_FORMAT, n, clip });
+  }
+  emit({ type: 'clip-done', reused: clipReused });
+
+  const name = opts.backboneName ?? backboneName(backbone);
+  const { seed: _s, ...fnn } = plan.train.fnn;
+  const config: Omit<RunConfig, 'seeds' | 'categories'> = {
+    dataset: opts.dataset.kind,
+    ...datasetPaths(opts.dataset),
+    setup: plan.setup,
+    crops: plan.crops,
+    pairs: plan.train.prompts.pairs,
+    backbone: { name, pretrained: opts.pretrained, fingerprint: backbone.fingerprint },
+    prompts: {
+      normalWord: plan.train.prompts.normalWord,
+      anomalyWord: plan.train.prompts.anomalyWord,
+      unknownObject: PROMPT_DEFAULTS.unknownObject,
+      alphabet: plan.train.prompts.alphabet,
+      minWordLength: plan.train.prompts.minWordLength,
+      maxWordLength: plan.train.prompts.maxWordLength,
+      independentWords: plan.train.prompts.independentWords,
+      temperature: PROMPT_DEFAULTS.temperature,
+    },
+    fnn,
+    aupr,
+  };
+  const versions = { node: process.versions.node, onnxruntime: ort.env.versions.common ?? 'unknown' };
+  const build = (done: SeedScores[], notes: string[]): RunResults =>
+    assembleResults({
+      config,
+      items,
+      clip: clip!,
+      seeds: done,
+      skipped,
+      notes: [...loaded.notes, ...notes],
+      rwdaVersion: packageVersion(),
+      versions,
+      durationSeconds: Math.round((performance.now() - t0) / 10) / 100,
+    });
+
+  const stats: EvalStats = {
+    images: loaded.items.length,
+    viewsPerImage: plan.viewIds.length,
+    viewsEncoded: phase.viewsEncoded,
+    viewsCached: phase.viewsCached,
+    skipped: phase.skipped.length,
+    clipReused,
+    seedsComputed: [],
+    seedsReused: [],
+    detectorsTrained: 0,
+    detectorsLoaded: 0,
+    textsEncoded: 0,
+    store: store.counters,
+  };
+  const done: SeedScores[] = [];
+  const total = plan.seeds.length;
+  for (const [index, seed] of plan.seeds.entries()) {
+    emit({ type: 'seed-start', seed, index, total });
+    const rKey = seedResultKey(key, seed);
+    const rec = readScores(store.getResult(rKey), n, ['ours', 'clipOurs']);
+    if (rec !== undefined) {
+      done.push({ seed, ...rec });
+      stats.seedsReused.push(seed);
+      emit({ type: 'seed-done', seed, index, total, reused: true });
+      continue;
+    }
+    let reason: string | undefined;
+    const { detector, dir, trained } = await loadOrTrainDefaultDetector(backbone, {
+      ...plan.trainOptions(seed),
+      store,
+      home: opts.home,
+      backboneName: name,
+      onTrain: (_dir, why) => (reason = why),
+      onProgress: (progress) => emit({ type: 'train', seed, progress }),
+    });
+    emit({ type: 'detector', seed, dir, trained, reason });
+    try {
+      if (trained) {
+        stats.detectorsTrained++;
+        stats.textsEncoded += detector.meta.training.textsEncoded;
+      } else stats.detectorsLoaded++;
+      const s = await scoreWithDetector(ctx, detector);
+      const record = { format: SCORES_FORMAT, n, ours: Array.from(s.ours), clipOurs: Array.from(s.clipOurs), detector: { dir, finalLoss: detector.meta.training.finalLoss } };
+      store.putResult(rKey, record);
+      done.push({ seed, ours: record.ours, clipOurs: record.clipOurs });
+    } finally {
+      detector.dispose();
+    }
+    stats.seedsComputed.push(seed);
+    emit({ type: 'seed-done', seed, index, total, reused: false });
+    if ((opts.partialReports ?? true) && index < total - 1) {
+      const partial = build(done, [`partial results: ${done.length} of ${total} seeds finished; the run goes on (or resumes when run again)`]);
+      const paths = writeReports(outDir, partial);
+      emit({ type: 'report', partial: true, seeds: done.map((d) => d.seed), path: paths.results });
+    }
+  }
+  const results = build(done, []);
+  const paths = writeReports(outDir, results);
+  emit({ type: 'report', partial: false, seeds: done.map((d) => d.seed), path: paths.results });
+  stats.store = store.counters;
+  return { results, paths, runKey: key, stats };
+}
