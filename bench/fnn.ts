@@ -1,7 +1,7 @@
 // FNN benchmark: training 10,000 pairs (20,000 rows, D=640, L2-normalised) for the default 2 epochs,
 // and eval-mode scoring of 10,000 embeddings. Reference point: torch 1.13 trains this in ~1.5 s.
 // Runnable alone: node --import tsx bench/fnn.ts
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { FNN_DEFAULTS } from '../src/method/defaults.ts';
 import { Fnn } from '../src/method/fnn/model.ts';
@@ -83,6 +83,8 @@ export async function benchFnn(opts: { trainRuns?: number; scoreRuns?: number } 
     fnn_dropout_masks_s: Number(maskS.toFixed(3)),
     fnn_score_10k_ms_median: Number(median(scoreTimes).toFixed(2)),
     fnn_score_10k_first_call_ms: Number(firstScoreMs.toFixed(1)),
+    ort_threads: process.env.RWDA_ORT_THREADS ?? availableParallelism(),
+    ort_spinning: process.env.RWDA_ORT_SPIN !== '0',
     load_avg_1min_before: Number(load1Before.toFixed(2)),
     load_avg_1min_after: Number(loadavg()[0]!.toFixed(2)),
   };

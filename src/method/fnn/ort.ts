@@ -16,20 +16,32 @@ export type OrtTensor = InstanceType<typeof ort.Tensor>;
 export const Tensor = ort.Tensor;
 
 /**
- * Session options shared by every FNN session: CPU, all cores, full graph optimisation, and no
- * spin-waiting threads (spinning pool threads collapse when the CPU is shared with other work).
+ * Session options shared by every FNN session: CPU, full graph optimisation, one intra-op thread
+ * per core with spin-waiting (measured on the 2-core dev box, idle: training 10k pairs 1.0 s with
+ * 2 spinning threads, 1.35 s with 1 thread, 1.6 s with 2 sleeping threads). On a CPU shared with
+ * other heavy work, spinning threads collapse; RWDA_ORT_THREADS=1 (or RWDA_ORT_SPIN=0) helps there.
+ * Results are deterministic for a given thread count; some matmul shapes are split differently
+ * across threads, so a different count changes the last bits.
  */
 export function sessionOptions(): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: ['cpu'],
-    intraOpNumThreads: Number(process.env.RWDA_ORT_THREADS ?? availableParallelism()),
+    intraOpNumThreads: threadCount(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
-    extra: { session: { intra_op: { allow_spinning: process.env.RWDA_ORT_SPIN ?? '0' } } },
+    extra: { session: { intra_op: { allow_spinning: process.env.RWDA_ORT_SPIN === '0' ? '0' : '1' } } },
     // RWDA_ORT_PROFILE=<path prefix> writes onnxruntime's per-node profile (for benchmarking).
     ...(process.env.RWDA_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.RWDA_ORT_PROFILE } : {}),
   };
+}
+
+function threadCount(): number {
+  const env = process.env.RWDA_ORT_THREADS;
+  if (env === undefined || env === '') return availableParallelism();
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 1) throw new RwdaError(`RWDA_ORT_THREADS must be a positive integer, got "${env}"`);
+  return n;
 }
 
 /** An async session over an in-memory model. */
