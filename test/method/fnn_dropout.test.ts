@@ -65,6 +65,13 @@ test('dropout masks: p = 0 keeps everything and draws nothing; same seed, same m
   const a = dropoutMasks(new Rng(9), 16, [40, 24], 0.5, f64);
   const b = dropoutMasks(new Rng(9), 16, [40, 24], 0.5, f64);
   assert.deepEqual(a, b);
+  // The float32 path (bit-pattern writes) drops exactly the elements the float64 path drops.
+  const c = dropoutMasks(new Rng(9), 16, [40, 24], 0.5, f32);
+  c.forEach((m, i) => assert.deepEqual(Array.from(m), Array.from(a[i]!)));
+  // Also with a partial last group of 32 (3×11 = 33 elements).
+  const d32 = dropoutMasks(new Rng(10), 3, [11], 0.3, f32)[0]!;
+  const d64 = dropoutMasks(new Rng(10), 3, [11], 0.3, f64)[0]!;
+  assert.deepEqual(Array.from(d32, (v) => v === 0), Array.from(d64, (v) => v === 0));
 });
 
 // A one-block net with identity-like BN parameters; the expected train-mode logits are computed

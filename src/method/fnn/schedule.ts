@@ -111,25 +111,43 @@ export function dropoutMasks(
   // Bits of k, most significant first, and the position of its last 1 (after it, equal lanes are ≥ k).
   const kBits = Array.from({ length: 32 }, (_, j) => Math.floor(k / 2 ** (31 - j)) % 2);
   const lastOne = kBits.lastIndexOf(1);
+  const dropWord = (): number => {
+    let lt = 0;
+    let eq = -1;
+    for (let j = 0; j <= lastOne && eq !== 0; j++) {
+      const u = rng.nextUint32() | 0;
+      if (kBits[j] === 1) {
+        lt |= eq & ~u;
+        eq &= u;
+      } else {
+        eq &= ~u;
+      }
+    }
+    return lt;
+  };
   return hidden.map((h) => {
     const m = make(rows * h);
     m[0] = 1 / (1 - p);
     const keep = m[0]!;
     const n = m.length;
-    for (let base = 0; base < n; base += 32) {
-      let lt = 0;
-      let eq = -1;
-      for (let j = 0; j <= lastOne && eq !== 0; j++) {
-        const u = rng.nextUint32() | 0;
-        if (kBits[j] === 1) {
-          lt |= eq & ~u;
-          eq &= u;
-        } else {
-          eq &= ~u;
-        }
+    const full = n - (n % 32);
+    if (m instanceof Float32Array) {
+      // Write float32 bit patterns: all-ones & keep for a kept lane, 0 for a dropped one (~10× faster).
+      const bits = new Uint32Array(m.buffer, m.byteOffset, n);
+      const keepBits = bits[0]!;
+      for (let base = 0; base < full; base += 32) {
+        const lt = dropWord();
+        for (let b = 0; b < 32; b++) bits[base + b] = keepBits & (((lt >>> b) & 1) - 1);
       }
-      const end = Math.min(base + 32, n);
-      for (let i = base; i < end; i++) m[i] = keep * (1 - ((lt >>> (i - base)) & 1));
+    } else {
+      for (let base = 0; base < full; base += 32) {
+        const lt = dropWord();
+        for (let b = 0; b < 32; b++) m[base + b] = keep * (1 - ((lt >>> b) & 1));
+      }
+    }
+    if (full < n) {
+      const lt = dropWord();
+      for (let i = full; i < n; i++) m[i] = keep * (1 - ((lt >>> (i - full)) & 1));
     }
     return m;
   });
