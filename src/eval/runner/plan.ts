@@ -117,7 +117,8 @@ export function runKey(plan: EvalPlan, fingerprint: string, data: string): strin
     backbone: fingerprint,
     data,
     setup: plan.setup,
-    views: { ids: plan.viewIds, aggregation: plan.crops.aggregation },
+    // The aggregation only matters when there are crops to aggregate.
+    views: { ids: plan.viewIds, aggregation: plan.crops.enabled ? plan.crops.aggregation : undefined },
     temperature: PROMPT_DEFAULTS.temperature,
     prompts,
     fnn,
