@@ -13,6 +13,11 @@
  * Everything written along the way is a whole store transaction or an atomic file, so a run killed
  * at any moment (kill -9 included) leaves no corrupt row, and the same command finishes it. See
  * plan.ts for what keys each stored piece.
+ *
+ * Text encoding: the random words of the training prompts are drawn from Rng(seed) (prompts.ts),
+ * so each seed has its own 2 × pairs prompt texts and no two seeds share an encoding; it is the
+ * main cost of a cold run. Every later run (rerun, more seeds' prefix, the other setup, the other
+ * crop mode) gets the detectors from the detector cache and encodes no prompt again.
  */
 import * as ort from 'onnxruntime-node';
 import { resolve } from 'node:path';
