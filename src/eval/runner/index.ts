@@ -1,5 +1,5 @@
 /** The evaluation runner behind `rwda eval`: plan, embedding phase, scoring, results, run-time estimate. */
-export { runEval, type EvalEvent, type EvalOutcome, type EvalStats, type RunEvalOptions } from './run.ts';
+export { SCORES_FORMAT, readScores, runEval, type EvalEvent, type EvalOutcome, type EvalStats, type RunEvalOptions } from './run.ts';
 export {
   DEFAULT_SEEDS,
   RUNNER_FORMAT,

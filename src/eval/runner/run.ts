@@ -100,10 +100,11 @@ export interface EvalOutcome {
   stats: EvalStats;
 }
 
-const SCORES_FORMAT = 'rwda-eval-scores/1';
+/** Format tag of the stored score records (CLIP and per seed); experiments read and write the same records. */
+export const SCORES_FORMAT = 'rwda-eval-scores/1';
 
 /** A stored score record, or undefined when it is missing or does not fit this run (it is then recomputed). */
-function readScores<K extends string>(value: unknown, n: number, fields: readonly K[]): Record<K, number[]> | undefined {
+export function readScores<K extends string>(value: unknown, n: number, fields: readonly K[]): Record<K, number[]> | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as Record<string, unknown>;
   if (v.format !== SCORES_FORMAT || v.n !== n) return undefined;
