@@ -6,6 +6,7 @@ import { initialEmbedding, tsne, type TsneOptions } from '../../src/eval/tsne.ts
 import {
   binarySearchPerplexity,
   condensedIndex,
+  condensedToSparse,
   jointProbabilitiesExact,
   jointProbabilitiesFromDistances,
   jointProbabilitiesNN,
@@ -246,6 +247,38 @@ test('quadtree: cell counts, centres of mass and leaves are consistent', () => {
   }
   assert.equal(tree.leafOf[0], tree.leafOf[10]);
   for (const [leaf, c] of perLeaf) assert.equal(tree.count[leaf], c);
+});
+
+test('Barnes–Hut θ = 1: a summarised cell containing the point itself counts only the other points', () => {
+  // Point 0 at the origin, 50 points packed near (10, 10): with θ = 1 the root cell (which contains point 0) is
+  // far enough from point 0 to be summarised, so its mass must exclude point 0.
+  const rng = new Rng(3);
+  const n = 51;
+  const pe = jointProbabilitiesExact(gaussian(rng, n, 4), n, 4, 10);
+  const pb = condensedToSparse(pe, n);
+  const y = new Float64Array(2 * n);
+  for (let i = 1; i < n; i++) {
+    y[2 * i] = 10 + 0.01 * rng.normal();
+    y[2 * i + 1] = 10 + 0.01 * rng.normal();
+  }
+  const ge = new Float64Array(2 * n);
+  const gb = new Float64Array(2 * n);
+  klGradientExact(pe, y, n, 1, ge, true);
+  klGradientBH(pb, y, 1, 1, gb, true);
+  assert.ok(Math.abs(gb[0]! - ge[0]!) < 1e-5 * Math.abs(ge[0]!), `${gb[0]} vs ${ge[0]}`);
+  assert.ok(Math.abs(gb[1]! - ge[1]!) < 1e-5 * Math.abs(ge[1]!), `${gb[1]} vs ${ge[1]}`);
+});
+
+test('quadtree: a point on a centre line goes to the upper child, as in sklearn', () => {
+  // Root ranges [0, 2000·(1 + 1e-3)] (sklearn's pushed-out upper bound); points at the centre c of both axes.
+  const c = (2000 * (1 + 1e-3)) / 2;
+  const y = new Float64Array([0, 0, c, 0, 2000, 0, c, 2000, 0, c]);
+  const tree = new QuadTree();
+  tree.build(y, 5);
+  assert.equal(tree.minX[tree.leafOf[1]!], c);
+  assert.equal(tree.minX[tree.leafOf[3]!], c);
+  assert.equal(tree.minY[tree.leafOf[4]!], c);
+  assert.equal(tree.count[0], 5);
 });
 
 test('gradient descent stops like sklearn (test_gradient_descent_stops)', () => {
