@@ -21,7 +21,7 @@ export interface KernelOptions {
 }
 
 /** The fastest exact choice measured on CPU (see bench/). */
-export const DEFAULT_KERNELS: KernelOptions = { attention: 'mha', contribActivations: true, skipLayerNorm: true, fusedQkv: true };
+export const DEFAULT_KERNELS: KernelOptions = { attention: 'mha', contribActivations: true, skipLayerNorm: false, fusedQkv: true };
 /** Standard ONNX ops only: the reference the contrib variants are tested against. */
 export const REFERENCE_KERNELS: KernelOptions = { attention: 'ops', contribActivations: false, skipLayerNorm: false, fusedQkv: true };
 
