@@ -3,6 +3,6 @@ export { ClipModel, type ClipModelLoadOptions, type EncodeOptions, type ImageInp
 export { TextTower, DEFAULT_TEXT_BATCH, firstArgmax, type EncodeIdsOptions } from './text_tower.ts';
 export { VisionTower, DEFAULT_IMAGE_BATCH, type PixelOutputs, type EncodePixelsOptions } from './vision_tower.ts';
 export { buildTextGraph } from './onnx/text_graph.ts';
-export { buildVisionGraph, embedTokens, runVisionBlocks } from './onnx/vision_graph.ts';
+export { buildVisionGraph, buildVisionBlocksGraph, embedTokens, runVisionBlocks } from './onnx/vision_graph.ts';
 export { DEFAULT_KERNELS, REFERENCE_KERNELS, type KernelOptions } from './onnx/transformer.ts';
 export type { BuiltGraph, TowerGraphOptions } from './onnx/build.ts';

@@ -2,7 +2,10 @@
 // normalisation and logits, all against open_clip goldens.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { backboneFingerprint } from '../../src/clip/fingerprint.ts';
 import { ClipModel } from '../../src/index.ts';
 import { OPENCLIP_FIXTURES } from '../helpers/paths.ts';
 import { assertClose, concat, f32, HF_TOKENIZER_DIR, loadGoldens, minRowCosine, modelDir, TINY_MODELS, TOL, VOCAB_GZ } from './towers_goldens.ts';
@@ -86,3 +89,21 @@ function dot(a: Float32Array, b: Float32Array): number {
 function splitRows(flat: Float32Array, per: number): Float32Array[] {
   return Array.from({ length: flat.length / per }, (_, i) => flat.subarray(i * per, (i + 1) * per));
 }
+
+test('ClipModel.fingerprint is the backbone fingerprint of its directory', async () => {
+  const cache = mkdtempSync(join(tmpdir(), 'rwda-fp-'));
+  const saved = process.env.RWDA_HOME;
+  process.env.RWDA_HOME = cache;
+  const model = await ClipModel.load(modelDir('tiny-quickgelu'), { towers: 'vision' });
+  try {
+    const fp = model.fingerprint;
+    assert.match(fp, /^[0-9a-f]{64}$/);
+    assert.equal(fp, backboneFingerprint(modelDir('tiny-quickgelu'), { cacheDir: join(cache, 'other') }));
+    assert.notEqual(fp, backboneFingerprint(modelDir('tiny-gelu'), { cacheDir: join(cache, 'other') }));
+  } finally {
+    await model.dispose();
+    if (saved === undefined) delete process.env.RWDA_HOME;
+    else process.env.RWDA_HOME = saved;
+    rmSync(cache, { recursive: true, force: true });
+  }
+});

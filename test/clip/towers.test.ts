@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { openClipWeights } from '../../src/clip/checkpoint.ts';
 import { loadModelDirConfig } from '../../src/clip/config.ts';
 import { buildTextGraph } from '../../src/clip/onnx/text_graph.ts';
-import { buildVisionGraph } from '../../src/clip/onnx/vision_graph.ts';
+import { buildVisionBlocksGraph, buildVisionGraph } from '../../src/clip/onnx/vision_graph.ts';
 import { createSession } from '../../src/clip/onnx/session.ts';
 import { DEFAULT_KERNELS, REFERENCE_KERNELS, type KernelOptions } from '../../src/clip/onnx/transformer.ts';
 import { TextTower } from '../../src/clip/text_tower.ts';
@@ -119,5 +119,37 @@ for (const name of TINY_MODELS) {
       weights.close();
     }
     await assert.rejects(tower.encodeIds([[49406, 49407]]), /disposed/);
+  });
+}
+
+for (const name of TINY_MODELS) {
+  test(`${name} vision halves: embedded tokens through the blocks-only graph give the full tower's outputs`, async () => {
+    const { g, cfg, weights } = setup(name);
+    const opts = { source: weights.file, read: weights.get };
+    const full = await createSession(buildVisionGraph(cfg, { ...opts, debug: true }));
+    const blocks = await createSession(buildVisionBlocksGraph(cfg, opts));
+    try {
+      const px = g.pixels.input;
+      const out = await full.run({ pixels: new ort.Tensor('float32', f32(g, px), px.shape) });
+      const emb = out['image.embeddings']!;
+      const r = await blocks.run({ tokens: emb });
+      assertClose(r.image_features!.data as Float32Array, f32(g, g.pixels.features), TOL.features, 'features via blocks graph');
+      const T = cfg.vision.numTokens;
+      const W = cfg.vision.width;
+      const toks = r.tokens_out!.data as Float32Array;
+      const patches = f32(g, g.pixels.patch_tokens);
+      for (let i = 0; i < px.shape[0]!; i++) {
+        assertClose(toks.subarray((i * T + 1) * W, (i + 1) * T * W), patches.subarray(i * (T - 1) * W, (i + 1) * (T - 1) * W), TOL.features, `image ${i} patch tokens via blocks graph`);
+      }
+      // Any token count runs: class token + the first 3 patches (a window), batch of one.
+      const sub = (emb.data as Float32Array).slice(0, 4 * W);
+      const r4 = await blocks.run({ tokens: new ort.Tensor('float32', sub, [1, 4, W]) });
+      assert.deepEqual(r4.tokens_out!.dims, [1, 4, W]);
+      assert.deepEqual(r4.image_features!.dims, [1, cfg.embedDim]);
+    } finally {
+      await full.release();
+      await blocks.release();
+      weights.close();
+    }
   });
 }

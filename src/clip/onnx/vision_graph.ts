@@ -14,6 +14,8 @@ import type { WeightBinder } from './weights.ts';
 export const VISION_INPUT = 'pixels';
 export const VISION_OUTPUT = 'image_features';
 export const VISION_TOKENS_OUTPUT = 'patch_tokens';
+export const BLOCKS_INPUT = 'tokens';
+export const BLOCKS_TOKENS_OUTPUT = 'tokens_out';
 
 /** conv1 (stride p, no bias; the grid flattened row-major), class token at 0, + positional: [B, 3, S, S] → [B, 1+g², W]. */
 export function embedTokens(b: GraphBuilder, w: WeightBinder, cfg: ClipConfig, pixels: string): string {
@@ -89,4 +91,21 @@ export function buildVisionGraph(cfg: ClipConfig, opts: TowerGraphOptions): Buil
     outputs.push(b.output(r.tokens, 'image.ln_post', 'float', ['batch', v.numTokens, W]));
   }
   return finishGraph(b, w, [VISION_INPUT], outputs);
+}
+
+/**
+ * Builds the second half alone: input `tokens` float [B, T, W] (embedded tokens, any T, e.g. a
+ * window's tokens with the class token first), outputs `image_features` [B, embed] (token 0 after
+ * ln_post @ proj) and `tokens_out` [B, T, W] (ln_post on every token, not projected).
+ */
+export function buildVisionBlocksGraph(cfg: ClipConfig, opts: TowerGraphOptions): BuiltGraph {
+  const W = cfg.vision.width;
+  const { b, w, k } = startGraph('clip_vision_blocks', opts);
+  const x = b.input(BLOCKS_INPUT, 'float', ['batch', 'tokens', W]);
+  const r = runVisionBlocks(b, w, cfg, k, x);
+  const outputs = [
+    b.output(r.pooled, VISION_OUTPUT, 'float', ['batch', cfg.embedDim]),
+    b.output(r.tokens, BLOCKS_TOKENS_OUTPUT, 'float', ['batch', 'tokens', W]),
+  ];
+  return finishGraph(b, w, [BLOCKS_INPUT], outputs);
 }
