@@ -1,0 +1,224 @@
+/**
+ * The files of an experiment: `<name>.json` (format `rwda-experiment/v1`: config, versions,
+ * results, cache counters), `<name>.svg` (the figure) and `<name>.html` (a self-contained page with
+ * the figure inlined, the numbers as a table and the configuration, in the eval report's look).
+ * Each is written atomically, so a reader never sees half a file and an interrupted experiment
+ * leaves the previous (partial) files intact.
+ */
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../../util/atomic.ts';
+import { stringifyResults } from '../report/write.ts';
+import { escapeXml as esc } from '../report/svg.ts';
+import type { CropSettings, DatasetKind, SkippedEntry } from '../report/index.ts';
+import type { DatasetSpec } from '../../data/index.ts';
+import { DATASET_NAMES } from '../../data/index.ts';
+import type { ExperimentData, SweepStats, TrainingConfig } from './setting.ts';
+
+/** The `format` tag of every experiment JSON file. */
+export const EXPERIMENT_FORMAT = 'rwda-experiment/v1' as const;
+
+/** The experiments of the paper's Sections 4.4–4.5. */
+export type ExperimentName = 'pairs' | 'words' | 'tsne';
+
+/** The whole `<name>.json`. */
+export interface ExperimentFile<Config, Results> {
+  format: typeof EXPERIMENT_FORMAT;
+  experiment: ExperimentName;
+  /** True while the experiment is still running (or was interrupted): some settings are missing. */
+  partial: boolean;
+  createdAt: string;
+  rwdaVersion: string;
+  versions: { node: string; onnxruntime: string };
+  durationSeconds: number;
+  config: Config;
+  results: Results;
+  /** What was computed and what came from the caches, in this process. */
+  stats: ExperimentStats;
+  skipped: SkippedEntry[];
+  notes: string[];
+}
+
+/** Cache use of one experiment process (what was computed, what came from the caches). */
+export type ExperimentStats = SweepStats;
+
+/** The dataset side of an experiment's config (what `rwda eval` records in results.json). */
+export interface DatasetConfig {
+  dataset: DatasetKind;
+  /** The loader's input, paths resolved. */
+  spec: DatasetSpec;
+  /** Categories evaluated (after the loader and any dropped one-class category). */
+  categories: string[];
+  images: number;
+  setup: 'unknown' | 'known';
+  crops: CropSettings;
+  seeds: number[];
+}
+
+/** The backbone as experiment files record it. */
+export interface BackboneConfig {
+  name: string;
+  pretrained?: string;
+  fingerprint: string;
+}
+
+function resolveSpec(spec: DatasetSpec): DatasetSpec {
+  switch (spec.kind) {
+    case 'mvtec':
+    case 'folder':
+      return { ...spec, root: resolve(spec.root) };
+    case 'visa':
+      return { ...spec, root: resolve(spec.root), csvPath: spec.csvPath === undefined ? undefined : resolve(spec.csvPath) };
+    case 'sewerml':
+      return { ...spec, csv: resolve(spec.csv), imageDir: resolve(spec.imageDir) };
+    case 'folder-pair':
+      return { ...spec, normal: resolve(spec.normal), anomalous: resolve(spec.anomalous) };
+  }
+}
+
+/** The dataset config of prepared experiment data. */
+export function datasetConfig(data: ExperimentData, categories: string[]): DatasetConfig {
+  return {
+    dataset: data.opts.dataset.kind,
+    spec: resolveSpec(data.opts.dataset),
+    categories,
+    images: data.items.length,
+    setup: data.plan.setup,
+    crops: data.plan.crops,
+    seeds: data.plan.seeds,
+  };
+}
+
+/** The backbone config of prepared experiment data. */
+export function backboneConfig(data: Pick<ExperimentData, 'name' | 'opts'>): BackboneConfig {
+  return { name: data.name, pretrained: data.opts.pretrained, fingerprint: data.opts.backbone.fingerprint };
+}
+
+/** Paths of the three files. */
+export interface ExperimentPaths {
+  json: string;
+  svg: string;
+  html: string;
+}
+
+/** Writes `<name>.json`, `<name>.svg` and `<name>.html` into `outDir`, each atomically. */
+export function writeExperimentFiles(outDir: string, name: ExperimentName, file: ExperimentFile<unknown, unknown>, svg: string, html: string): ExperimentPaths {
+  const dir = resolve(outDir);
+  const paths = { json: join(dir, `${name}.json`), svg: join(dir, `${name}.svg`), html: join(dir, `${name}.html`) };
+  // The SVG and HTML first: the JSON is what a resume or a reader checks, so it goes last.
+  writeFileAtomic(paths.svg, `<?xml version="1.0" encoding="UTF-8"?>\n${svg}\n`);
+  writeFileAtomic(paths.html, html);
+  writeFileAtomic(paths.json, stringifyResults(file));
+  return paths;
+}
+
+// The eval report's look (src/eval/report/html.ts), reduced to what these pages use.
+const CSS = `
+:root { --fg: #1f2937; --muted: #6b7280; --line: #e5e7eb; --bg-alt: #f9fafb; --accent: #1d4ed8; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #f3f4f6; color: var(--fg); font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
+main { max-width: 1160px; margin: 0 auto; padding: 24px 20px 48px; }
+header { margin-bottom: 16px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h1 .dataset { color: var(--accent); }
+h2 { font-size: 18px; margin: 0 0 12px; }
+.subtitle { color: var(--muted); margin: 0; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 18px; margin: 0 0 16px; }
+p.note { color: var(--muted); font-size: 12.5px; margin: 8px 0 0; }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
+th { font-weight: 600; background: var(--bg-alt); }
+th.group { text-align: center; border-left: 2px solid var(--line); }
+td.first-of-group, th.first-of-group { border-left: 2px solid var(--line); }
+th:first-child, td:first-child { text-align: left; }
+tbody tr:nth-child(even) { background: var(--bg-alt); }
+td.best { font-weight: 700; }
+.figure svg { width: 100%; height: auto; display: block; max-width: 900px; margin: 0 auto; }
+.config td { text-align: left; white-space: normal; }
+.config td:first-child { color: var(--muted); width: 200px; }
+ul.skipped { margin: 0; padding-left: 20px; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
+footer { color: var(--muted); font-size: 12px; text-align: center; }
+`;
+
+/** Content of an experiment page. */
+export interface ExperimentPage {
+  title: string;
+  /** Highlighted part of the heading (the dataset). */
+  highlight?: string;
+  subtitle: string;
+  /** The figure (inline SVG). */
+  svg: string;
+  figureNotes: string[];
+  /** Further sections: id, heading, HTML body. */
+  sections: Array<{ id: string; title: string; html: string }>;
+  config: Array<[string, string]>;
+  skipped: readonly SkippedEntry[];
+  notes: readonly string[];
+  footer: string;
+}
+
+/** A self-contained HTML page (inline CSS and SVG, no scripts). */
+export function renderExperimentHtml(p: ExperimentPage): string {
+  const notes = p.notes.map((n) => `<li>${esc(n)}</li>`).join('');
+  const config = p.config.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('');
+  const shown = p.skipped.slice(0, 50).map((s) => `<li>${esc(s.path ? `${s.path}: ${s.reason}` : s.reason)}</li>`);
+  if (p.skipped.length > 50) shown.push(`<li>... and ${p.skipped.length - 50} more (all of them are in the JSON file)</li>`);
+  const heading = p.highlight === undefined ? esc(p.title) : `${esc(p.title)}: <span class="dataset">${esc(p.highlight)}</span>`;
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${esc(p.highlight === undefined ? p.title : `${p.title}: ${p.highlight}`)}</title><style>${CSS}</style></head><body><main>`,
+    `<header><h1>${heading}</h1><p class="subtitle">${esc(p.subtitle)}</p></header>`,
+    `<section id="figure" class="figure">${p.svg}${p.figureNotes.map((t) => `<p class="note">${esc(t)}</p>`).join('')}</section>`,
+    ...p.sections.map((s) => `<section id="${esc(s.id)}"><h2>${esc(s.title)}</h2>${s.html}</section>`),
+    `<section id="config"><h2>Configuration</h2><table class="config"><tbody>${config}</tbody></table></section>`,
+    p.skipped.length > 0 ? `<section id="skipped"><h2>Skipped (${p.skipped.length})</h2><ul class="skipped">${shown.join('')}</ul></section>` : '',
+    notes ? `<section id="notes"><h2>Notes</h2><ul>${notes}</ul></section>` : '',
+    `<footer>${esc(p.footer)}</footer>`,
+    '</main></body></html>',
+    '',
+  ].join('\n');
+}
+
+/** Configuration rows of the HTML page shared by every experiment. */
+export function commonConfigLines(file: { createdAt: string; rwdaVersion: string; versions: Record<string, string>; durationSeconds: number }, backbone: BackboneConfig, data?: DatasetConfig, training?: Omit<TrainingConfig, 'pairs'>): Array<[string, string]> {
+  const lines: Array<[string, string]> = [];
+  if (data) {
+    lines.push(['dataset', `${DATASET_NAMES[data.dataset]} (${data.dataset})`]);
+    for (const [k, v] of Object.entries(data.spec)) if (k !== 'kind' && v !== undefined) lines.push([k, Array.isArray(v) ? v.join(', ') : String(v)]);
+    lines.push(
+      ['categories', `${data.categories.length}: ${data.categories.join(', ')}`],
+      ['images evaluated', String(data.images)],
+      ['setup', data.setup === 'known' ? 'known object (prompts name the category)' : 'unknown object (prompts say "object")'],
+      ['multi-crop', data.crops.enabled ? `grids ${data.crops.scales.map((k) => `${k}×${k}`).join(', ')}, ${data.crops.aggregation} over crops` : 'off'],
+      ['seeds', `${data.seeds.length}: ${data.seeds.join(', ')}`],
+    );
+  }
+  lines.push(['backbone', backbone.pretrained ? `${backbone.name} (${backbone.pretrained})` : backbone.name], ['backbone fingerprint', backbone.fingerprint]);
+  if (training) {
+    const t = training;
+    lines.push(
+      ['prompt words', `normal "${t.normalWord}", anomaly "${t.anomalyWord}", object "${t.object}"`],
+      ['random words', `length ${t.minWordLength}–${t.maxWordLength} from "${t.alphabet}", ${t.independentWords ? 'independent' : 'shared'} within a pair`],
+      ['softmax temperature', String(t.temperature)],
+      ['FNN hidden widths', t.fnn.hidden.join(', ')],
+      [
+        'FNN training',
+        `dropout ${t.fnn.dropout}, AdamW lr ${t.fnn.lr}, weight decay ${t.fnn.weightDecay}, betas ${t.fnn.betas.join('/')}, eps ${t.fnn.eps}, ` +
+          `${t.fnn.epochs} epochs, batch ${t.fnn.batchSize}, lr decay ${t.fnn.lrDecay}`,
+      ],
+    );
+  }
+  lines.push(
+    ['created', file.createdAt],
+    ['rwda', file.rwdaVersion],
+    ['versions', Object.entries(file.versions).map(([k, v]) => `${k} ${v}`).join(', ')],
+    ['duration', `${file.durationSeconds.toFixed(1)} s`],
+  );
+  return lines;
+}
+
+/** Seconds since `t0` (performance.now()), to 0.01 s. */
+export function secondsSince(t0: number): number {
+  return Math.round((performance.now() - t0) / 10) / 100;
+}

@@ -1,0 +1,363 @@
+/**
+ * The shared engine of the sweep experiments (pairs, words): the dataset is loaded and embedded
+ * once, then each setting of the sweep (a pair count, a pair of state words) is evaluated like one
+ * `rwda eval` run without its report files.
+ *
+ * A setting's scores live in the store under the runner's own keys (eval/<run key>/clip and
+ * eval/<run key>/seed/<seed>, same record format), and its detectors in rwda's detector cache, so
+ * a rerun of an experiment, an `rwda eval` with the same settings, and an experiment after such
+ * an eval all reuse each other's finished seeds. Metrics are recomputed from the stored scores
+ * (cheap) through assembleResults, as the eval report does.
+ */
+import * as ort from 'onnxruntime-node';
+import { RwdaError } from '../../errors.ts';
+import { DATASET_NAMES, formatLoadSummary, loadDataset, type DatasetSpec } from '../../data/index.ts';
+import { backboneName, type Backbone } from '../../method/backbone.ts';
+import { PROMPT_DEFAULTS } from '../../method/defaults.ts';
+import { packageVersion } from '../../method/detector_artifact.ts';
+import { loadOrTrainDefaultDetector, type TrainProgress } from '../../method/train_detector.ts';
+import type { EmbeddingStore, StoreCounters } from '../../store/index.ts';
+import { METHODS, type MethodId, type MetricSummary, type RunConfig, type SkippedEntry, type Stat } from '../report/index.ts';
+import {
+  SCORES_FORMAT,
+  assembleResults,
+  clipResultKey,
+  dataKey,
+  embedItems,
+  planEval,
+  readScores,
+  runKey,
+  scoreClip,
+  scoreWithDetector,
+  seedResultKey,
+  type EmbedBatchInfo,
+  type EmbeddedItem,
+  type EvalPlan,
+  type EvalTrainOptions,
+  type ScoreContext,
+  type SeedScores,
+} from '../runner/index.ts';
+
+/** What an experiment reports while it works (progress bars, logs, test hooks). */
+export type ExperimentEvent =
+  | { type: 'dataset'; summary: string; notes: string[] }
+  | { type: 'embed-start'; images: number; views: number }
+  | ({ type: 'embed-batch' } & EmbedBatchInfo)
+  | { type: 'skipped'; entry: SkippedEntry }
+  | { type: 'embed-done'; encoded: number; cached: number; skipped: number }
+  | { type: 'setting-start'; label: string; index: number; total: number; runKey: string; seedsStored: number[] }
+  | { type: 'train'; label: string; seed: number; progress: TrainProgress }
+  | { type: 'seed-done'; label: string; seed: number; reused: boolean; trained: boolean; textsEncoded: number }
+  | { type: 'setting-done'; label: string; index: number; total: number }
+  | { type: 'tsne'; stage: 'affinities' | 'optimize'; done: number; total: number }
+  | { type: 'written'; partial: boolean; json: string };
+
+/** Options every dataset-based experiment takes (as `rwda eval` does). */
+export interface ExperimentDataOptions {
+  backbone: Backbone;
+  /** Name recorded for the backbone (default: its config or folder name). */
+  backboneName?: string;
+  /** Registry name, when the model came from the hub. */
+  pretrained?: string;
+  dataset: DatasetSpec;
+  /** Embeddings, text cache and stored scores (what makes the experiment resumable). */
+  store: EmbeddingStore;
+  /** Number of seeds 0..n-1 (default 10). */
+  seeds?: number;
+  setup?: 'unknown' | 'known';
+  crops?: 'none' | 'grid';
+  /** Training settings shared by every setting of the sweep (the sweep overrides its own field). */
+  train?: EvalTrainOptions;
+  /** Detector cache root (default rwdaHome()). */
+  home?: string;
+  imageBatch?: number;
+  maxPixels?: number;
+  onEvent?: (e: ExperimentEvent) => void;
+}
+
+/** The dataset, loaded and embedded once for every setting. */
+export interface ExperimentData {
+  opts: ExperimentDataOptions;
+  /** The plan of the base settings (seeds, setup, views); settings only change training options. */
+  plan: EvalPlan;
+  items: EmbeddedItem[];
+  skipped: SkippedEntry[];
+  notes: string[];
+  viewsEncoded: number;
+  viewsCached: number;
+  name: string;
+}
+
+/** Loads the dataset and embeds every image view into the store (only misses are encoded). */
+export async function prepareData(opts: ExperimentDataOptions): Promise<ExperimentData> {
+  const emit = (e: ExperimentEvent): void => opts.onEvent?.(e);
+  const plan = planEval({ seeds: opts.seeds, setup: opts.setup, crops: opts.crops, train: opts.train });
+  const loaded = loadDataset(opts.dataset);
+  const label = DATASET_NAMES[opts.dataset.kind];
+  emit({ type: 'dataset', summary: formatLoadSummary(label, loaded), notes: loaded.notes });
+  if (loaded.items.length === 0) throw new RwdaError(`${label}: no images to evaluate`);
+  const skipped: SkippedEntry[] = loaded.skipped.map((s) => ({ path: s.path, category: s.category, kind: s.kind, reason: s.reason }));
+  emit({ type: 'embed-start', images: loaded.items.length, views: plan.viewIds.length });
+  const phase = await embedItems(opts.backbone, loaded.items, opts.store, {
+    scales: plan.scales,
+    batchSize: opts.imageBatch,
+    maxPixels: opts.maxPixels,
+    onBatch: (b) => emit({ type: 'embed-batch', ...b }),
+  });
+  for (const s of phase.skipped) emit({ type: 'skipped', entry: s });
+  skipped.push(...phase.skipped);
+  emit({ type: 'embed-done', encoded: phase.viewsEncoded, cached: phase.viewsCached, skipped: phase.skipped.length });
+  if (phase.embedded.length === 0) throw new RwdaError('no image could be read and decoded; nothing to evaluate (see the messages above)');
+  return {
+    opts,
+    plan,
+    items: phase.embedded,
+    skipped,
+    notes: loaded.notes,
+    viewsEncoded: phase.viewsEncoded,
+    viewsCached: phase.viewsCached,
+    name: opts.backboneName ?? backboneName(opts.backbone),
+  };
+}
+
+/** The three headline metrics of a method: mean ± sample std over seeds of the category mean. */
+export interface HeadlineStats {
+  auroc: Stat;
+  ap: Stat;
+  f1Max: Stat;
+}
+
+/** Per-category AUROC of each method (mean ± std over seeds). */
+export interface CategoryAuroc {
+  name: string;
+  nNormal: number;
+  nAnomalous: number;
+  auroc: Record<MethodId, Stat>;
+}
+
+/** One evaluated setting. */
+export interface SettingResult {
+  runKey: string;
+  mean: Record<MethodId, HeadlineStats>;
+  categories: CategoryAuroc[];
+  /** Categories left out (one class only after skipped images), as notes. */
+  notes: string[];
+  clipReused: boolean;
+  seedsComputed: number[];
+  seedsReused: number[];
+  detectorsTrained: number;
+  detectorsLoaded: number;
+  /** Prompt texts run through the text tower by the detectors trained here (all seeds). */
+  textsEncoded: number;
+  /** Prompt texts of those detectors found in the store's text cache. */
+  textsCached: number;
+}
+
+function headline(m: MetricSummary): HeadlineStats {
+  return { auroc: m.auroc, ap: m.ap, f1Max: m.f1Max };
+}
+
+/** Runtime versions recorded in every experiment file. */
+export function runtimeVersions(): { node: string; onnxruntime: string } {
+  return { node: process.versions.node, onnxruntime: ort.env.versions.common ?? 'unknown' };
+}
+
+/** The parts of a RunConfig assembleResults needs (it only copies them; experiments keep their own config). */
+function assembleConfig(data: ExperimentData, plan: EvalPlan): Omit<RunConfig, 'seeds' | 'categories'> {
+  const { seed: _s, ...fnn } = plan.train.fnn;
+  return {
+    dataset: data.opts.dataset.kind,
+    root: '',
+    setup: plan.setup,
+    crops: plan.crops,
+    pairs: plan.train.prompts.pairs,
+    backbone: { name: data.name, fingerprint: data.opts.backbone.fingerprint },
+    fnn,
+    aupr: 'ap',
+  };
+}
+
+/**
+ * Evaluates one setting (the base training options overridden by `train`) over every seed; seeds
+ * already in the store are read back, the others trained (or loaded from the detector cache) and
+ * scored, and their scores stored before the next seed starts.
+ */
+export async function evaluateSetting(data: ExperimentData, label: string, train: EvalTrainOptions, position: { index: number; total: number }): Promise<SettingResult> {
+  const { opts } = data;
+  const { backbone, store } = opts;
+  const emit = (e: ExperimentEvent): void => opts.onEvent?.(e);
+  const plan = planEval({ seeds: opts.seeds, setup: opts.setup, crops: opts.crops, train: { ...opts.train, ...train } });
+  const items = data.items;
+  const n = items.length;
+  const key = runKey(plan, backbone.fingerprint, dataKey(items));
+  const stored = plan.seeds.filter((s) => readScores(store.getResult(seedResultKey(key, s)), n, ['ours', 'clipOurs']) !== undefined);
+  emit({ type: 'setting-start', label, index: position.index, total: position.total, runKey: key, seedsStored: stored });
+
+  const ctx: ScoreContext = {
+    backbone,
+    store,
+    items,
+    viewIds: plan.viewIds,
+    aggregation: plan.crops.aggregation,
+    objectOf: (it) => (plan.setup === 'known' ? it.promptName : PROMPT_DEFAULTS.unknownObject),
+    normalWord: plan.train.prompts.normalWord,
+    anomalyWord: plan.train.prompts.anomalyWord,
+  };
+  const clipKey = clipResultKey(key);
+  let clip = readScores(store.getResult(clipKey), n, ['clip'])?.clip;
+  const clipReused = clip !== undefined;
+  if (clip === undefined) {
+    clip = Array.from(await scoreClip(ctx));
+    store.putResult(clipKey, { format: SCORES_FORMAT, n, clip });
+  }
+
+  const result: SettingResult = {
+    runKey: key,
+    mean: {} as Record<MethodId, HeadlineStats>,
+    categories: [],
+    notes: [],
+    clipReused,
+    seedsComputed: [],
+    seedsReused: [],
+    detectorsTrained: 0,
+    detectorsLoaded: 0,
+    textsEncoded: 0,
+    textsCached: 0,
+  };
+  const done: SeedScores[] = [];
+  for (const seed of plan.seeds) {
+    const rKey = seedResultKey(key, seed);
+    const rec = readScores(store.getResult(rKey), n, ['ours', 'clipOurs']);
+    if (rec !== undefined) {
+      done.push({ seed, ...rec });
+      result.seedsReused.push(seed);
+      emit({ type: 'seed-done', label, seed, reused: true, trained: false, textsEncoded: 0 });
+      continue;
+    }
+    const { detector, dir, trained } = await loadOrTrainDefaultDetector(backbone, {
+      ...plan.trainOptions(seed),
+      store,
+      home: opts.home,
+      backboneName: data.name,
+      onProgress: (progress) => emit({ type: 'train', label, seed, progress }),
+    });
+    let encoded = 0;
+    try {
+      if (trained) {
+        result.detectorsTrained++;
+        encoded = detector.meta.training.textsEncoded;
+        result.textsEncoded += encoded;
+        result.textsCached += detector.meta.training.textsCached;
+      } else result.detectorsLoaded++;
+      const s = await scoreWithDetector(ctx, detector);
+      const record = { format: SCORES_FORMAT, n, ours: Array.from(s.ours), clipOurs: Array.from(s.clipOurs), detector: { dir, finalLoss: detector.meta.training.finalLoss } };
+      store.putResult(rKey, record);
+      done.push({ seed, ours: record.ours, clipOurs: record.clipOurs });
+    } finally {
+      detector.dispose();
+    }
+    result.seedsComputed.push(seed);
+    emit({ type: 'seed-done', label, seed, reused: false, trained, textsEncoded: encoded });
+  }
+
+  const assembled = assembleResults({
+    config: assembleConfig(data, plan),
+    items,
+    clip,
+    seeds: done,
+    skipped: [],
+    notes: [],
+    rwdaVersion: packageVersion(),
+    versions: runtimeVersions(),
+  });
+  for (const m of METHODS) result.mean[m] = headline(assembled.mean[m]);
+  result.categories = assembled.categories.map((c) => ({
+    name: c.name,
+    nNormal: c.nNormal,
+    nAnomalous: c.nAnomalous,
+    auroc: { clip: c.methods.clip.auroc, ours: c.methods.ours.auroc, clipOurs: c.methods.clipOurs.auroc },
+  }));
+  result.notes = assembled.notes ?? [];
+  emit({ type: 'setting-done', label, index: position.index, total: position.total });
+  return result;
+}
+
+/** The resolved training settings every setting of a sweep shares (seed left out: it is per seed). */
+export interface TrainingConfig {
+  pairs: number;
+  normalWord: string;
+  anomalyWord: string;
+  object: string;
+  independentWords: boolean;
+  alphabet: string;
+  minWordLength: number;
+  maxWordLength: number;
+  temperature: number;
+  fnn: Omit<EvalPlan['train']['fnn'], 'seed'>;
+}
+
+/** The training config of a plan. */
+export function trainingConfig(plan: EvalPlan): TrainingConfig {
+  const { seed: _ps, ...p } = plan.train.prompts;
+  const { seed: _fs, ...fnn } = plan.train.fnn;
+  return { ...p, temperature: PROMPT_DEFAULTS.temperature, fnn };
+}
+
+/** One finished setting of a sweep. */
+export interface SweepStep<S> {
+  setting: S;
+  result: SettingResult;
+}
+
+/** Cache use of a sweep so far. */
+export interface SweepStats {
+  viewsEncoded: number;
+  viewsCached: number;
+  detectorsTrained: number;
+  detectorsLoaded: number;
+  textsEncoded: number;
+  seedsComputed: number;
+  seedsReused: number;
+  store: StoreCounters;
+}
+
+/**
+ * Evaluates `settings` in order on data prepared once; after each one, `onStep` gets every step
+ * finished so far (to write partial files) and whether this was the last.
+ */
+export async function runSweep<S>(
+  opts: ExperimentDataOptions,
+  settings: readonly S[],
+  describe: (s: S) => { label: string; train: EvalTrainOptions },
+  onStep: (data: ExperimentData, steps: ReadonlyArray<SweepStep<S>>, stats: SweepStats, last: boolean) => void,
+): Promise<{ data: ExperimentData; steps: SweepStep<S>[]; stats: SweepStats }> {
+  if (settings.length === 0) throw new RwdaError('an experiment needs at least one setting to evaluate');
+  const data = await prepareData(opts);
+  const steps: SweepStep<S>[] = [];
+  const stats: SweepStats = {
+    viewsEncoded: data.viewsEncoded,
+    viewsCached: data.viewsCached,
+    detectorsTrained: 0,
+    detectorsLoaded: 0,
+    textsEncoded: 0,
+    seedsComputed: 0,
+    seedsReused: 0,
+    store: opts.store.counters,
+  };
+  for (const [index, setting] of settings.entries()) {
+    const { label, train } = describe(setting);
+    const result = await evaluateSetting(data, label, train, { index, total: settings.length });
+    steps.push({ setting, result });
+    stats.detectorsTrained += result.detectorsTrained;
+    stats.detectorsLoaded += result.detectorsLoaded;
+    stats.textsEncoded += result.textsEncoded;
+    stats.seedsComputed += result.seedsComputed.length;
+    stats.seedsReused += result.seedsReused.length;
+    stats.store = opts.store.counters;
+    onStep(data, steps, stats, index === settings.length - 1);
+  }
+  return { data, steps, stats };
+}
+
+/** Store counters as experiment files record them. */
+export type { StoreCounters };
