@@ -5,7 +5,7 @@
  * (`_joint_probabilities_nn`, method 'barnes_hut'). Distances are squared Euclidean; all arithmetic is float64
  * (sklearn rounds distances to float32 first, which changes P only in the 7th digit).
  */
-import { forEachPairSquaredDistance } from './linalg.ts';
+import { squaredDistanceBlocks } from './linalg.ts';
 
 /** numpy's float64 machine epsilon, sklearn's MACHINE_EPSILON: the floor for P and Q in the exact objective. */
 export const MACHINE_EPSILON = 2 ** -52;
@@ -114,13 +114,19 @@ export function jointProbabilitiesExact(
   onRows?: (rowsDone: number) => void,
 ): Float64Array {
   const dist = new Float64Array(n * n);
-  forEachPairSquaredDistance(
+  squaredDistanceBlocks(
     x,
     n,
     dim,
-    (i, j, d) => {
-      dist[i * n + j] = d;
-      dist[j * n + i] = d;
+    (i0, i1, j0, j1, d) => {
+      const w = j1 - j0;
+      for (let i = i0; i < i1; i++) {
+        for (let j = Math.max(j0, i + 1); j < j1; j++) {
+          const v = d[(i - i0) * w + (j - j0)]!;
+          dist[i * n + j] = v;
+          dist[j * n + i] = v;
+        }
+      }
     },
     onRows,
   );
@@ -142,6 +148,8 @@ export function nearestNeighbors(
   const heapD = new Float64Array(n * k);
   const heapI = new Int32Array(n * k);
   const size = new Int32Array(n);
+  // The heap root's distance once a row holds k neighbours: most candidates fail `d <= bound` without a call.
+  const bound = new Float64Array(n).fill(Infinity);
   const push = (row: number, d: number, j: number): void => {
     const base = row * k;
     let s = size[row]!;
@@ -157,6 +165,7 @@ export function nearestNeighbors(
       }
       heapD[base + c] = d;
       heapI[base + c] = j;
+      if (s + 1 === k) bound[row] = heapD[base]!;
       return;
     }
     if (!worse(heapD[base]!, heapI[base]!, d, j)) return;
@@ -175,14 +184,22 @@ export function nearestNeighbors(
     }
     heapD[base + c] = d;
     heapI[base + c] = j;
+    bound[row] = heapD[base]!;
   };
-  forEachPairSquaredDistance(
+  squaredDistanceBlocks(
     x,
     n,
     dim,
-    (i, j, d) => {
-      push(i, d, j);
-      push(j, d, i);
+    (i0, i1, j0, j1, dblock) => {
+      const w = j1 - j0;
+      for (let i = i0; i < i1; i++) {
+        const o = (i - i0) * w - j0;
+        for (let j = Math.max(j0, i + 1); j < j1; j++) {
+          const d = dblock[o + j]!;
+          if (d <= bound[i]!) push(i, d, j);
+          if (d <= bound[j]!) push(j, d, i);
+        }
+      }
     },
     onRows,
   );

@@ -97,14 +97,16 @@ export function rowSquaredNorms(a: Float64Array, rows: number, cols: number): Fl
 }
 
 /**
- * Visits squared Euclidean distances ‖x_i − x_j‖² for all pairs i < j, computed as sklearn's
- * `euclidean_distances` does: ‖x_i‖² + ‖x_j‖² − 2 x_i·x_j, clipped at 0. `visit(i, j, d)` order is blockwise.
+ * Visits blocks of squared Euclidean distances ‖x_i − x_j‖², computed as sklearn's `euclidean_distances` does:
+ * ‖x_i‖² + ‖x_j‖² − 2 x_i·x_j, clipped at 0. `visit(i0, i1, j0, j1, d)` gets rows [i0, i1) × columns [j0, j1),
+ * j0 ≥ i0, row-major with stride j1 − j0; only entries with j > i are meaningful. `onBlockRow(rowsDone)` follows
+ * each band of rows.
  */
-export function forEachPairSquaredDistance(
+export function squaredDistanceBlocks(
   x: Float64Array,
   n: number,
   dim: number,
-  visit: (i: number, j: number, d: number) => void,
+  visit: (i0: number, i1: number, j0: number, j1: number, d: Float64Array) => void,
   onBlockRow?: (rowsDone: number) => void,
 ): void {
   const norms = rowSquaredNorms(x, n, dim);
@@ -118,9 +120,10 @@ export function forEachPairSquaredDistance(
       const o = (i - i0) * w - j0;
       for (let j = Math.max(j0, i + 1); j < j1; j++) {
         const d = ni + norms[j]! - 2 * g[o + j]!;
-        visit(i, j, d > 0 ? d : 0);
+        g[o + j] = d > 0 ? d : 0;
       }
     }
+    visit(i0, i1, j0, j1, g);
   });
   onBlockRow?.(n);
 }
