@@ -1,5 +1,6 @@
 /** The paper's analyses (Sections 4.4–4.5) behind `rwda experiment`: pair-count sweep, state-word grid, t-SNE map. */
 export {
+  countersSince,
   evaluateSetting,
   prepareData,
   runSweep,

@@ -332,6 +332,7 @@ export async function runSweep<S>(
   onStep: (data: ExperimentData, steps: ReadonlyArray<SweepStep<S>>, stats: SweepStats, last: boolean) => void,
 ): Promise<{ data: ExperimentData; steps: SweepStep<S>[]; stats: SweepStats }> {
   if (settings.length === 0) throw new RwdaError('an experiment needs at least one setting to evaluate');
+  const start = opts.store.counters;
   const data = await prepareData(opts);
   const steps: SweepStep<S>[] = [];
   const stats: SweepStats = {
@@ -342,7 +343,7 @@ export async function runSweep<S>(
     textsEncoded: 0,
     seedsComputed: 0,
     seedsReused: 0,
-    store: opts.store.counters,
+    store: countersSince(opts.store, start),
   };
   for (const [index, setting] of settings.entries()) {
     const { label, train } = describe(setting);
@@ -353,11 +354,16 @@ export async function runSweep<S>(
     stats.textsEncoded += result.textsEncoded;
     stats.seedsComputed += result.seedsComputed.length;
     stats.seedsReused += result.seedsReused.length;
-    stats.store = opts.store.counters;
+    stats.store = countersSince(opts.store, start);
     onStep(data, steps, stats, index === settings.length - 1);
   }
   return { data, steps, stats };
 }
 
-/** Store counters as experiment files record them. */
-export type { StoreCounters };
+/** Store counters since `start` (the connection's counters are cumulative; an experiment reports its own share). */
+export function countersSince(store: EmbeddingStore, start: Readonly<StoreCounters>): StoreCounters {
+  const now = store.counters;
+  const out = { ...now };
+  for (const k of Object.keys(now) as Array<keyof StoreCounters>) out[k] = now[k] - start[k];
+  return out;
+}

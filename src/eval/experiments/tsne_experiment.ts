@@ -32,7 +32,7 @@ import {
   type ExperimentPaths,
 } from './output.ts';
 import { TSNE_STYLE, formatCount, scatterPlot, type ScatterGroup } from './plots.ts';
-import { runtimeVersions, type ExperimentEvent } from './setting.ts';
+import { countersSince, runtimeVersions, type ExperimentEvent } from './setting.ts';
 
 /** Default number of prompt pairs (2,000 points). */
 export const DEFAULT_TSNE_PAIRS = 1_000;
@@ -182,6 +182,7 @@ export async function runTsneExperiment(opts: TsneExperimentOptions): Promise<{ 
   const t0 = performance.now();
   const emit = (e: ExperimentEvent): void => opts.onEvent?.(e);
   const { backbone, store } = opts;
+  const start = store.counters;
   const pairs = checkPairs(opts.pairs ?? DEFAULT_TSNE_PAIRS);
   const seed = opts.seed ?? 0;
   const name = opts.backboneName ?? backboneName(backbone);
@@ -299,7 +300,7 @@ export async function runTsneExperiment(opts: TsneExperimentOptions): Promise<{ 
       textsEncoded: set.encoded,
       seedsComputed: 0,
       seedsReused: 0,
-      store: store.counters,
+      store: countersSince(store, start),
     },
     skipped,
     notes,

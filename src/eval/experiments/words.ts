@@ -5,10 +5,10 @@
  * prompts; each cell reports CLIP → CLIP + Ours (and Ours), the category-mean AUROC, mean ± std
  * over seeds.
  *
- * Cost: the normal prompts of a seed depend only on the seed and the normal word (the random words
- * are drawn before the state words are filled in), so cells sharing a normal word share their
- * normal prompts through the text cache: a seed encodes (rows + columns) × N prompts, not
- * 2 × rows × columns × N.
+ * Cost: a training prompt depends only on the seed and its own state word (the random words are
+ * drawn once per pair and shared by its two prompts, then the state word is filled in), so cells
+ * share the normal prompts of their row and the anomaly prompts of their column through the text
+ * cache: a seed encodes (rows + columns) × N prompts, not 2 × rows × columns × N.
  */
 import { RwdaError } from '../../errors.ts';
 import { DATASET_NAMES } from '../../data/index.ts';
@@ -176,7 +176,7 @@ export async function runWordsExperiment(opts: WordsExperimentOptions): Promise<
         const cached = trained.reduce((a, c) => a + c.textsCached, 0);
         notes.push(
           `Prompt texts of the detectors trained in this run: ${formatCount(enc)} encoded, ${formatCount(cached)} from the cache ` +
-            '(cells with the same normal word share their normal prompts for a seed).',
+            '(a prompt depends only on the seed and its state word, so the cells of a row share its normal prompts and the cells of a column its anomaly prompts).',
         );
       }
       if (!final) notes.push(`partial results: ${done.length} of ${cells.length} cells finished; the run goes on (or resumes when run again)`);
