@@ -213,7 +213,8 @@ test('tsne: prompts only equal a direct t-SNE of the training set; with images, 
     assert.equal(r.run.reused, false);
     const set = await buildTrainingSet(model, { pairs: 100, seed: 3 });
     assert.deepEqual(r.texts, set.pairs.flatMap((p) => [p.normal, p.anomaly]));
-    const direct = tsne(set.x, 200, set.dim, { perplexity: 30, iterations: 250, seed: 3 });
+    const direct = tsne(set.x, 200, set.dim, { perplexity: 30, iterations: 250, seed: 3, method: 'barnes_hut' });
+    assert.equal(r.run.method, 'barnes_hut');
     assert.deepEqual(r.x, Array.from({ length: 200 }, (_, i) => direct.y[2 * i]));
     assert.deepEqual(r.y, Array.from({ length: 200 }, (_, i) => direct.y[2 * i + 1]));
     assert.equal(r.run.kl, direct.kl);

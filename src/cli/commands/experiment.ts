@@ -323,7 +323,7 @@ export function register(program: Command): void {
     .option('--with-images', 'add the image embeddings (standard view) of the dataset the dataset flags name')
     .option('--perplexity <x>', 't-SNE perplexity (default 30)', numberOption('--perplexity'))
     .option('--iterations <n>', 't-SNE iterations, ≥ 250 (default 1000)', intOption('--iterations', 250, 100_000))
-    .option('--tsne-method <m>', "exact | barnes_hut (default: exact up to 2,000 points)")
+    .option('--tsne-method <m>', 'barnes_hut (default, as sklearn) | exact (O(n²), at most 5,000 points)')
     .requiredOption('--out <dir>', 'directory for tsne.json, tsne.svg and tsne.html');
   addModelOptions(addDatasetOptions(tsneCmd, false)).action(
     async (o: ModelCliOptions & DatasetCliOptions & { pairs: number; seed: number; withImages?: boolean; perplexity?: number; iterations?: number; tsneMethod?: string; out: string }) => {

@@ -121,7 +121,7 @@ function shade(v: number, lo: number, hi: number): number {
  * AUROC and Ours below, shaded by CLIP + Ours; the best CLIP + Ours cell is outlined.
  */
 export function wordsGrid(rows: readonly string[], columns: readonly string[], cells: readonly WordsGridCell[], opts: { seeds: number; title?: string }): string {
-  const cellW = 150;
+  const cellW = 190;
   const cellH = 62;
   const quote = (w: string): string => `"${w}"`;
   const labelW = Math.max(90, Math.max(...rows.map((r) => quote(r).length)) * 7 + 24);
@@ -166,7 +166,7 @@ export function wordsGrid(rows: readonly string[], columns: readonly string[], c
       parts.push(
         `<g class="cell" ${attrs} data-clip="${a.clip.mean}" data-clip-ours="${a.clipOurs.mean}" data-ours="${a.ours.mean}">` +
           `<rect x="${n(x)}" y="${n(y)}" width="${cellW}" height="${cellH}" fill="${METHOD_COLORS.clipOurs}" fill-opacity="${shade(a.clipOurs.mean, lo, hi)}" ${stroke}/>` +
-          `<text class="main" x="${n(x + cellW / 2)}" y="${n(y + 26)}" text-anchor="middle" font-size="15">` +
+          `<text class="main" x="${n(x + cellW / 2)}" y="${n(y + 26)}" text-anchor="middle" font-size="14">` +
           `<tspan fill="${METHOD_COLORS.clip}">${pct(a.clip.mean)}</tspan> → <tspan font-weight="700">${esc(formatStat(a.clipOurs))}</tspan></text>` +
           `<text class="ours" x="${n(x + cellW / 2)}" y="${n(y + 46)}" text-anchor="middle" fill="${MUTED}">Ours ${esc(formatStat(a.ours))}</text></g>`,
       );

@@ -64,7 +64,7 @@ export interface TsneExperimentOptions {
   images?: { dataset: DatasetSpec; imageBatch?: number; maxPixels?: number };
   perplexity?: number;
   iterations?: number;
-  /** Default: exact up to 2,000 points, Barnes–Hut above. */
+  /** Default 'barnes_hut', sklearn's default (the paper's maps are most likely sklearn's); 'exact' is O(n²). */
   method?: TsneMethod;
   out: string;
   onEvent?: (e: ExperimentEvent) => void;
@@ -77,7 +77,7 @@ export interface TsneConfig {
   seed: number;
   prompts: { normalWord: string; anomalyWord: string; object: string; alphabet: string; minWordLength: number; maxWordLength: number; independentWords: boolean };
   images?: { dataset: DatasetSpec['kind']; spec: DatasetSpec; categories: string[]; images: number };
-  tsne: { perplexity: number; iterations: number; method: TsneMethod | 'auto'; init: 'pca'; learningRate: 'auto'; earlyExaggeration: 12; theta: 0.5 };
+  tsne: { perplexity: number; iterations: number; method: TsneMethod; init: 'pca'; learningRate: 'auto'; earlyExaggeration: 12; theta: 0.5 };
 }
 
 /** results of tsne.json: point i is (x[i], y[i]) of group[i]; prompts first (normal, anomalous alternating), then images. */
@@ -198,7 +198,7 @@ export async function runTsneExperiment(opts: TsneExperimentOptions): Promise<{ 
   const tsneConfig: TsneConfig['tsne'] = {
     perplexity: opts.perplexity ?? 30,
     iterations: opts.iterations ?? 1000,
-    method: opts.method ?? 'auto',
+    method: opts.method ?? 'barnes_hut',
     init: 'pca',
     learningRate: 'auto',
     earlyExaggeration: 12,
@@ -260,7 +260,7 @@ export async function runTsneExperiment(opts: TsneExperimentOptions): Promise<{ 
       perplexity: tsneConfig.perplexity,
       iterations: tsneConfig.iterations,
       seed,
-      method: opts.method,
+      method: tsneConfig.method,
       onProgress: (p) => emit({ type: 'tsne', stage: p.stage, done: p.done, total: p.total }),
     });
     map = { y: Array.from(r.y), kl: r.kl, iterations: r.iterations, method: r.method, learningRate: r.learningRate };
