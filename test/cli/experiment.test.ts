@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mvtecTree, rwda, tinyModelDir, traceEvents } from '../eval/runner_fixture.ts';
+import { mvtecTree, rwda, rwdaKilled, tinyModelDir, traceEvents } from '../eval/runner_fixture.ts';
 import { attr, checkEnvelope, checkHeadline, checkXml, curvePath, elementsWithClass, subpaths } from '../eval/experiments_helpers.ts';
 
 const TMP = mkdtempSync(join(tmpdir(), 'rwda-experiment-cli-'));
@@ -121,6 +121,22 @@ test('experiment tsne --with-images: tsne.json points and groups, scatter with o
   assert.equal(s2.tsne.reused, true);
   assert.deepEqual([s2.cache.viewsEncoded, s2.cache.textWrites], [0, 0]);
   assert.deepEqual(readJson(s2.json).results.x, res.x);
+});
+
+test('experiment pairs killed (SIGKILL) after its first seed resumes there and gives the same numbers', async () => {
+  const cache = join(TMP, 'kill.sqlite');
+  const home = join(TMP, 'home-kill');
+  const args = ['experiment', 'pairs', '--model', MODEL, '--dataset', 'mvtec', '--root', TREE.root, '--cache', cache, '--out', join(TMP, 'kill'), '--n', '50,100', '--seeds', '2'];
+  const k = await rwdaKilled(args, home, { RWDA_TEST_TRACE: '1' }, (line) => line.startsWith('rwda-trace: {"type":"seed-done"'));
+  assert.ok(k.killed, `the run was killed (status ${k.status}): ${k.stderr}`);
+  const r = rwda(args, home);
+  assert.equal(r.status, 0, r.stderr);
+  const s = summaryOf(r.stdout);
+  assert.ok(s.points[0].seedsReused.includes(0), `seed 0 of N = 50 was stored before the kill: ${JSON.stringify(s.points[0])}`);
+  assert.deepEqual(s.points[1].seedsComputed, [0, 1]);
+  assert.equal(s.cache.viewsEncoded, 0, 'image views were stored before the first seed');
+  const full = readJson(join(OUT, 'pairs.json'));
+  assert.deepEqual(readJson(s.json).results.points.map((p: any) => p.mean), full.results.points.map((p: any) => p.mean));
 });
 
 test('experiment: flag errors are one-line rwda messages with exit 1', () => {

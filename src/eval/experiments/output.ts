@@ -181,7 +181,7 @@ export function renderExperimentHtml(p: ExperimentPage): string {
 }
 
 /** Configuration rows of the HTML page shared by every experiment. */
-export function commonConfigLines(file: { createdAt: string; rwdaVersion: string; versions: Record<string, string>; durationSeconds: number }, backbone: BackboneConfig, data?: DatasetConfig, training?: Omit<TrainingConfig, 'pairs'>): Array<[string, string]> {
+export function commonConfigLines(file: { createdAt: string; rwdaVersion: string; versions: Record<string, string>; durationSeconds: number }, backbone: BackboneConfig, data?: DatasetConfig, training?: Omit<TrainingConfig, 'pairs' | 'normalWord' | 'anomalyWord'> & { normalWord?: string; anomalyWord?: string }): Array<[string, string]> {
   const lines: Array<[string, string]> = [];
   if (data) {
     lines.push(['dataset', `${DATASET_NAMES[data.dataset]} (${data.dataset})`]);
@@ -198,7 +198,12 @@ export function commonConfigLines(file: { createdAt: string; rwdaVersion: string
   if (training) {
     const t = training;
     lines.push(
-      ['prompt words', `normal "${t.normalWord}", anomaly "${t.anomalyWord}", object "${t.object}"`],
+      [
+        'prompt words',
+        t.normalWord === undefined || t.anomalyWord === undefined
+          ? `object "${t.object}" (state words: see each cell)`
+          : `normal "${t.normalWord}", anomaly "${t.anomalyWord}", object "${t.object}"`,
+      ],
       ['random words', `length ${t.minWordLength}–${t.maxWordLength} from "${t.alphabet}", ${t.independentWords ? 'independent' : 'shared'} within a pair`],
       ['softmax temperature', String(t.temperature)],
       ['FNN hidden widths', t.fnn.hidden.join(', ')],

@@ -64,7 +64,8 @@ export function pairsChart(points: readonly PairsChartPoint[], opts: { seeds: nu
   const ySpan = Math.max(yMax - yMin, 0.04);
   const yLo = Math.max(0, yMin - ySpan * 0.15);
   const yHi = Math.min(1, yMax + ySpan * 0.15);
-  const yTicks = niceTicks(yLo, yHi, 5);
+  let yTicks = niceTicks(yLo, yHi, 6);
+  if (yTicks.length < 4) yTicks = niceTicks(yLo, yHi, 10);
   const y = { label: 'Mean AUROC (%)', min: yLo, max: yHi, ticks: yTicks, tickFormat: (v: number) => pct(v).replace(/\.0$/, '') };
   const series: LineSeries[] = [];
   if (pts.length > 0) {
@@ -87,10 +88,7 @@ export function pairsChart(points: readonly PairsChartPoint[], opts: { seeds: nu
     });
     series.push({ key: `${m}-std`, name: `${METHOD_LABELS[m]} ${seedNote}`, color: METHOD_COLORS[m], x: ex, y: ey, width: 1.5 });
   });
-  // The legend goes where the curves are not: below them when they run in the upper half.
-  const means = pts.flatMap((p) => [p.auroc.ours.mean, p.auroc.clipOurs.mean, p.auroc.clip.mean]);
-  const centre = means.reduce((a, v) => a + v, 0) / Math.max(1, means.length);
-  const legend = (centre - yLo) / (yHi - yLo || 1) > 0.5 ? 'bottom-right' : 'top-right';
+  const legend = freeCorner(series, x, { min: yLo, max: yHi }, { width: 578, height: 330 });
   return lineChart({
     width: 640,
     height: 400,
@@ -101,6 +99,45 @@ export function pairsChart(points: readonly PairsChartPoint[], opts: { seeds: nu
     series,
     legend,
   });
+}
+
+/**
+ * The legend corner that covers the fewest data points (sampled along every series), given the
+ * plot area in pixels; the legend box is sized as svg.ts sizes it (6.1 px per character).
+ */
+function freeCorner(
+  series: readonly LineSeries[],
+  x: { min: number; max: number },
+  y: { min: number; max: number },
+  area: { width: number; height: number },
+): 'top-left' | 'top-right' | 'bottom-left' | 'bottom-right' {
+  const w = (Math.max(...series.map((s) => s.name.length)) * 6.1 + 36 + 8) / area.width;
+  const h = (series.length * 16 + 8 + 8) / area.height;
+  const pts: Array<[number, number]> = [];
+  for (const s of series) {
+    for (let i = 0; i < s.x.length; i++) {
+      const [x0, y0] = [s.x[i]!, s.y[i]!];
+      if (!Number.isFinite(x0) || !Number.isFinite(y0)) continue;
+      const [x1, y1] = [s.x[i + 1], s.y[i + 1]];
+      const steps = x1 !== undefined && y1 !== undefined && Number.isFinite(x1) && Number.isFinite(y1) ? 20 : 0;
+      for (let k = 0; k <= steps; k++) {
+        const t = steps === 0 ? 0 : k / steps;
+        const px = x0 + (steps === 0 ? 0 : (x1! - x0) * t);
+        const py = y0 + (steps === 0 ? 0 : (y1! - y0) * t);
+        pts.push([(px - x.min) / (x.max - x.min || 1), (py - y.min) / (y.max - y.min || 1)]);
+      }
+    }
+  }
+  const corners = ['bottom-right', 'top-right', 'bottom-left', 'top-left'] as const;
+  let best: (typeof corners)[number] = corners[0];
+  let fewest = Infinity;
+  for (const c of corners) {
+    const inX = c.endsWith('left') ? (u: number) => u <= w : (u: number) => u >= 1 - w;
+    const inY = c.startsWith('bottom') ? (v: number) => v <= h : (v: number) => v >= 1 - h;
+    const covered = pts.filter(([u, v]) => inX(u) && inY(v)).length;
+    if (covered < fewest) [best, fewest] = [c, covered];
+  }
+  return best;
 }
 
 /** One cell of the word grid. */
