@@ -7,3 +7,18 @@ export type { PixelOutputs } from './clip/vision_tower.ts';
 export { trainDetector, loadOrTrainDefaultDetector, defaultDetectorDir, Detector, buildTrainingSet, PROMPT_DEFAULTS, FNN_DEFAULTS, MULTICROP_DEFAULTS, type Backbone, type TrainDetectorOptions, type TrainProgress, type DetectorMeta, type DetectInput, type ImageScores, type ScoreOptions, type Scores, type ViewScores } from './method/index.ts';
 /** The embedding cache (SQLite): `EmbeddingStore.open(path?)`, shared by train and detect. */
 export { EmbeddingStore, type StoreCounters } from './store/index.ts';
+/** Pretrained models from the Hugging Face hub: `resolveModel(nameOrDir)` → a local model directory. */
+export { DEFAULT_MODEL, resolveModel, pullModel, listCachedModels, removeCachedModel, listPretrained, type HubOptions, type ResolvedModel, type CachedModel } from './clip/hub/index.ts';
+/** Tokenizer and preprocessing, exact against open_clip / Pillow. */
+export { ClipTokenizer, type TokenBatch } from './clip/tokenizer/index.ts';
+export { decodeImage, preprocessImage, type DecodedImage } from './clip/preprocess/index.ts';
+/** Dataset loaders: MVTec-AD, VisA, Sewer-ML, generic folders. */
+export { loadDataset, loadMvtec, loadVisa, loadSewerMl, type DatasetSpec, type DatasetItem, type LoadedDataset } from './data/index.ts';
+/** Image-level metrics, exact against scikit-learn: AUROC, AP, trapezoidal PR-AUC, F1-max. */
+export { computeMetrics, rocCurve, prCurve, evaluateScores } from './eval/metrics.ts';
+/** The evaluation runner and its reports (results.json, report.md, report.html). */
+export { runEval, type RunEvalOptions, type EvalOutcome } from './eval/runner/index.ts';
+export { writeReports, renderMarkdown, renderHtml, type RunResults } from './eval/report/index.ts';
+/** The paper's analyses and t-SNE. */
+export { runPairsExperiment, runWordsExperiment, runTsneExperiment } from './eval/experiments/index.ts';
+export { tsne } from './eval/tsne.ts';
