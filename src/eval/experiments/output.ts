@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic.ts';
 import { stringifyResults } from '../report/write.ts';
 import { escapeXml as esc } from '../report/svg.ts';
+import { REPORT_CSS, htmlPage } from '../report/html.ts';
 import type { CropSettings, DatasetKind, SkippedEntry } from '../report/index.ts';
 import type { DatasetSpec } from '../../data/index.ts';
 import { DATASET_NAMES } from '../../data/index.ts';
@@ -111,32 +112,8 @@ export function writeExperimentFiles(outDir: string, name: ExperimentName, file:
   return paths;
 }
 
-// The eval report's look (src/eval/report/html.ts), reduced to what these pages use.
-const CSS = `
-:root { --fg: #1f2937; --muted: #6b7280; --line: #e5e7eb; --bg-alt: #f9fafb; --accent: #1d4ed8; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #f3f4f6; color: var(--fg); font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
-main { max-width: 1160px; margin: 0 auto; padding: 24px 20px 48px; }
-header { margin-bottom: 16px; }
-h1 { font-size: 24px; margin: 0 0 4px; }
-h1 .dataset { color: var(--accent); }
-h2 { font-size: 18px; margin: 0 0 12px; }
-.subtitle { color: var(--muted); margin: 0; }
-section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 18px; margin: 0 0 16px; }
-p.note { color: var(--muted); font-size: 12.5px; margin: 8px 0 0; }
-table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
-th { font-weight: 600; background: var(--bg-alt); }
-th.group { text-align: center; border-left: 2px solid var(--line); }
-td.first-of-group, th.first-of-group { border-left: 2px solid var(--line); }
-th:first-child, td:first-child { text-align: left; }
-tbody tr:nth-child(even) { background: var(--bg-alt); }
-td.best { font-weight: 700; }
-.figure svg { width: 100%; height: auto; display: block; max-width: 900px; margin: 0 auto; }
-.config td { text-align: left; white-space: normal; }
-.config td:first-child { color: var(--muted); width: 200px; }
-ul.skipped { margin: 0; padding-left: 20px; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
-footer { color: var(--muted); font-size: 12px; text-align: center; }
+// The eval report's look, plus the one rule of the figure section.
+const CSS = `${REPORT_CSS}.figure svg { width: 100%; height: auto; display: block; max-width: 900px; margin: 0 auto; }
 `;
 
 /** Content of an experiment page. */
@@ -163,11 +140,7 @@ export function renderExperimentHtml(p: ExperimentPage): string {
   const shown = p.skipped.slice(0, 50).map((s) => `<li>${esc(s.path ? `${s.path}: ${s.reason}` : s.reason)}</li>`);
   if (p.skipped.length > 50) shown.push(`<li>... and ${p.skipped.length - 50} more (all of them are in the JSON file)</li>`);
   const heading = p.highlight === undefined ? esc(p.title) : `${esc(p.title)}: <span class="dataset">${esc(p.highlight)}</span>`;
-  return [
-    '<!DOCTYPE html>',
-    '<html lang="en"><head><meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${esc(p.highlight === undefined ? p.title : `${p.title}: ${p.highlight}`)}</title><style>${CSS}</style></head><body><main>`,
+  return htmlPage(p.highlight === undefined ? p.title : `${p.title}: ${p.highlight}`, CSS, [
     `<header><h1>${heading}</h1><p class="subtitle">${esc(p.subtitle)}</p></header>`,
     `<section id="figure" class="figure">${p.svg}${p.figureNotes.map((t) => `<p class="note">${esc(t)}</p>`).join('')}</section>`,
     ...p.sections.map((s) => `<section id="${esc(s.id)}"><h2>${esc(s.title)}</h2>${s.html}</section>`),
@@ -175,9 +148,7 @@ export function renderExperimentHtml(p: ExperimentPage): string {
     p.skipped.length > 0 ? `<section id="skipped"><h2>Skipped (${p.skipped.length})</h2><ul class="skipped">${shown.join('')}</ul></section>` : '',
     notes ? `<section id="notes"><h2>Notes</h2><ul>${notes}</ul></section>` : '',
     `<footer>${esc(p.footer)}</footer>`,
-    '</main></body></html>',
-    '',
-  ].join('\n');
+  ]);
 }
 
 /** Configuration rows of the HTML page shared by every experiment. */
