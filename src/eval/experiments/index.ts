@@ -1,10 +1,10 @@
 /** The paper's analyses (Sections 4.4–4.5) behind `rwda experiment`: pair-count sweep, state-word grid, t-SNE map. */
+export { runtimeVersions } from '../runner/index.ts';
 export {
   countersSince,
   evaluateSetting,
   prepareData,
   runSweep,
-  runtimeVersions,
   trainingConfig,
   type CategoryAuroc,
   type ExperimentData,

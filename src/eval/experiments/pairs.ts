@@ -15,6 +15,7 @@ import { packageVersion } from '../../method/detector_artifact.ts';
 import { checkPairs } from '../../method/training_set.ts';
 import { METHOD_LABELS, METHODS, formatStat, type MethodId } from '../report/index.ts';
 import { escapeXml as esc } from '../report/svg.ts';
+import { runtimeVersions } from '../runner/index.ts';
 import {
   backboneConfig,
   commonConfigLines,
@@ -29,7 +30,7 @@ import {
   type ExperimentPaths,
 } from './output.ts';
 import { formatCount, pairsChart } from './plots.ts';
-import { runSweep, runtimeVersions, trainingConfig, type CategoryAuroc, type ExperimentDataOptions, type HeadlineStats, type SweepStep, type TrainingConfig } from './setting.ts';
+import { runSweep, trainingConfig, type CategoryAuroc, type ExperimentDataOptions, type HeadlineStats, type SweepStep, type TrainingConfig } from './setting.ts';
 
 /** The paper's pair counts. */
 export const DEFAULT_PAIR_COUNTS: readonly number[] = [1_000, 3_000, 10_000, 30_000, 100_000];

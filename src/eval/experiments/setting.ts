@@ -9,42 +9,35 @@
  * an eval all reuse each other's finished seeds. Metrics are recomputed from the stored scores
  * (cheap) through assembleResults, as the eval report does.
  */
-import * as ort from 'onnxruntime-node';
 import { RwdaError } from '../../errors.ts';
-import { DATASET_NAMES, formatLoadSummary, loadDataset, type DatasetSpec } from '../../data/index.ts';
+import type { DatasetSpec } from '../../data/index.ts';
 import { backboneName, type Backbone } from '../../method/backbone.ts';
 import { PROMPT_DEFAULTS } from '../../method/defaults.ts';
 import { packageVersion } from '../../method/detector_artifact.ts';
-import { loadOrTrainDefaultDetector, type TrainProgress } from '../../method/train_detector.ts';
+import type { TrainProgress } from '../../method/train_detector.ts';
 import type { EmbeddingStore, StoreCounters } from '../../store/index.ts';
 import { METHODS, type MethodId, type MetricSummary, type RunConfig, type SkippedEntry, type Stat } from '../report/index.ts';
 import {
-  SCORES_FORMAT,
   assembleResults,
-  clipResultKey,
+  clipScores,
   dataKey,
-  embedItems,
+  loadAndEmbed,
   planEval,
-  readScores,
   runKey,
-  scoreClip,
-  scoreWithDetector,
-  seedResultKey,
-  type EmbedBatchInfo,
+  runtimeVersions,
+  scoreContext,
+  seedScores,
+  storedSeeds,
+  type DataEvent,
   type EmbeddedItem,
   type EvalPlan,
   type EvalTrainOptions,
-  type ScoreContext,
   type SeedScores,
 } from '../runner/index.ts';
 
 /** What an experiment reports while it works (progress bars, logs, test hooks). */
 export type ExperimentEvent =
-  | { type: 'dataset'; summary: string; notes: string[] }
-  | { type: 'embed-start'; images: number; views: number }
-  | ({ type: 'embed-batch' } & EmbedBatchInfo)
-  | { type: 'skipped'; entry: SkippedEntry }
-  | { type: 'embed-done'; encoded: number; cached: number; skipped: number }
+  | DataEvent
   | { type: 'setting-start'; label: string; index: number; total: number; runKey: string; seedsStored: number[] }
   | { type: 'train'; label: string; seed: number; progress: TrainProgress }
   | { type: 'seed-done'; label: string; seed: number; reused: boolean; trained: boolean; textsEncoded: number }
@@ -90,32 +83,16 @@ export interface ExperimentData {
 
 /** Loads the dataset and embeds every image view into the store (only misses are encoded). */
 export async function prepareData(opts: ExperimentDataOptions): Promise<ExperimentData> {
-  const emit = (e: ExperimentEvent): void => opts.onEvent?.(e);
   const plan = planEval({ seeds: opts.seeds, setup: opts.setup, crops: opts.crops, train: opts.train });
-  const loaded = loadDataset(opts.dataset);
-  const label = DATASET_NAMES[opts.dataset.kind];
-  emit({ type: 'dataset', summary: formatLoadSummary(label, loaded), notes: loaded.notes });
-  if (loaded.items.length === 0) throw new RwdaError(`${label}: no images to evaluate`);
-  const skipped: SkippedEntry[] = loaded.skipped.map((s) => ({ path: s.path, category: s.category, kind: s.kind, reason: s.reason }));
-  emit({ type: 'embed-start', images: loaded.items.length, views: plan.viewIds.length });
-  const phase = await embedItems(opts.backbone, loaded.items, opts.store, {
-    scales: plan.scales,
-    batchSize: opts.imageBatch,
-    maxPixels: opts.maxPixels,
-    onBatch: (b) => emit({ type: 'embed-batch', ...b }),
-  });
-  for (const s of phase.skipped) emit({ type: 'skipped', entry: s });
-  skipped.push(...phase.skipped);
-  emit({ type: 'embed-done', encoded: phase.viewsEncoded, cached: phase.viewsCached, skipped: phase.skipped.length });
-  if (phase.embedded.length === 0) throw new RwdaError('no image could be read and decoded; nothing to evaluate (see the messages above)');
+  const data = await loadAndEmbed(opts.backbone, opts.store, opts.dataset, plan, { imageBatch: opts.imageBatch, maxPixels: opts.maxPixels, onEvent: opts.onEvent });
   return {
     opts,
     plan,
-    items: phase.embedded,
-    skipped,
-    notes: loaded.notes,
-    viewsEncoded: phase.viewsEncoded,
-    viewsCached: phase.viewsCached,
+    items: data.items,
+    skipped: data.skipped,
+    notes: data.notes,
+    viewsEncoded: data.viewsEncoded,
+    viewsCached: data.viewsCached,
     name: opts.backboneName ?? backboneName(opts.backbone),
   };
 }
@@ -157,11 +134,6 @@ function headline(m: MetricSummary): HeadlineStats {
   return { auroc: m.auroc, ap: m.ap, f1Max: m.f1Max };
 }
 
-/** Runtime versions recorded in every experiment file. */
-export function runtimeVersions(): { node: string; onnxruntime: string } {
-  return { node: process.versions.node, onnxruntime: ort.env.versions.common ?? 'unknown' };
-}
-
 /** The parts of a RunConfig assembleResults needs (it only copies them; experiments keep their own config). */
 function assembleConfig(data: ExperimentData, plan: EvalPlan): Omit<RunConfig, 'seeds' | 'categories'> {
   const { seed: _s, ...fnn } = plan.train.fnn;
@@ -188,28 +160,10 @@ export async function evaluateSetting(data: ExperimentData, label: string, train
   const emit = (e: ExperimentEvent): void => opts.onEvent?.(e);
   const plan = planEval({ seeds: opts.seeds, setup: opts.setup, crops: opts.crops, train: { ...opts.train, ...train } });
   const items = data.items;
-  const n = items.length;
   const key = runKey(plan, backbone.fingerprint, dataKey(items));
-  const stored = plan.seeds.filter((s) => readScores(store.getResult(seedResultKey(key, s)), n, ['ours', 'clipOurs']) !== undefined);
-  emit({ type: 'setting-start', label, index: position.index, total: position.total, runKey: key, seedsStored: stored });
-
-  const ctx: ScoreContext = {
-    backbone,
-    store,
-    items,
-    viewIds: plan.viewIds,
-    aggregation: plan.crops.aggregation,
-    objectOf: (it) => (plan.setup === 'known' ? it.promptName : PROMPT_DEFAULTS.unknownObject),
-    normalWord: plan.train.prompts.normalWord,
-    anomalyWord: plan.train.prompts.anomalyWord,
-  };
-  const clipKey = clipResultKey(key);
-  let clip = readScores(store.getResult(clipKey), n, ['clip'])?.clip;
-  const clipReused = clip !== undefined;
-  if (clip === undefined) {
-    clip = Array.from(await scoreClip(ctx));
-    store.putResult(clipKey, { format: SCORES_FORMAT, n, clip });
-  }
+  const ctx = scoreContext(backbone, store, items, plan);
+  emit({ type: 'setting-start', label, index: position.index, total: position.total, runKey: key, seedsStored: storedSeeds(ctx, key, plan.seeds) });
+  const { clip, reused: clipReused } = await clipScores(ctx, key);
 
   const result: SettingResult = {
     runKey: key,
@@ -226,38 +180,24 @@ export async function evaluateSetting(data: ExperimentData, label: string, train
   };
   const done: SeedScores[] = [];
   for (const seed of plan.seeds) {
-    const rKey = seedResultKey(key, seed);
-    const rec = readScores(store.getResult(rKey), n, ['ours', 'clipOurs']);
-    if (rec !== undefined) {
-      done.push({ seed, ...rec });
-      result.seedsReused.push(seed);
-      emit({ type: 'seed-done', label, seed, reused: true, trained: false, textsEncoded: 0 });
-      continue;
-    }
-    const { detector, dir, trained } = await loadOrTrainDefaultDetector(backbone, {
-      ...plan.trainOptions(seed),
-      store,
+    const { scores, detector } = await seedScores(ctx, plan, key, seed, {
       home: opts.home,
       backboneName: data.name,
       onProgress: (progress) => emit({ type: 'train', label, seed, progress }),
     });
-    let encoded = 0;
-    try {
-      if (trained) {
-        result.detectorsTrained++;
-        encoded = detector.meta.training.textsEncoded;
-        result.textsEncoded += encoded;
-        result.textsCached += detector.meta.training.textsCached;
-      } else result.detectorsLoaded++;
-      const s = await scoreWithDetector(ctx, detector);
-      const record = { format: SCORES_FORMAT, n, ours: Array.from(s.ours), clipOurs: Array.from(s.clipOurs), detector: { dir, finalLoss: detector.meta.training.finalLoss } };
-      store.putResult(rKey, record);
-      done.push({ seed, ours: record.ours, clipOurs: record.clipOurs });
-    } finally {
-      detector.dispose();
+    done.push(scores);
+    if (detector === undefined) {
+      result.seedsReused.push(seed);
+      emit({ type: 'seed-done', label, seed, reused: true, trained: false, textsEncoded: 0 });
+      continue;
     }
+    if (detector.trained) {
+      result.detectorsTrained++;
+      result.textsEncoded += detector.textsEncoded;
+      result.textsCached += detector.textsCached;
+    } else result.detectorsLoaded++;
     result.seedsComputed.push(seed);
-    emit({ type: 'seed-done', label, seed, reused: false, trained, textsEncoded: encoded });
+    emit({ type: 'seed-done', label, seed, reused: false, trained: detector.trained, textsEncoded: detector.textsEncoded });
   }
 
   const assembled = assembleResults({

@@ -19,7 +19,7 @@ import { buildTrainingSet, checkPairs } from '../../method/training_set.ts';
 import type { EmbeddingStore } from '../../store/index.ts';
 import type { SkippedEntry } from '../report/index.ts';
 import { escapeXml as esc } from '../report/svg.ts';
-import { dataKey, embedItems, readViewRows, type EmbeddedItem } from '../runner/index.ts';
+import { dataKey, embedItems, readViewRows, runtimeVersions, type EmbeddedItem } from '../runner/index.ts';
 import { tsne, type TsneMethod } from '../tsne.ts';
 import {
   commonConfigLines,
@@ -32,7 +32,7 @@ import {
   type ExperimentPaths,
 } from './output.ts';
 import { TSNE_STYLE, formatCount, scatterPlot, type ScatterGroup } from './plots.ts';
-import { countersSince, runtimeVersions, type ExperimentEvent } from './setting.ts';
+import { countersSince, type ExperimentEvent } from './setting.ts';
 
 /** Default number of prompt pairs (2,000 points). */
 export const DEFAULT_TSNE_PAIRS = 1_000;

@@ -16,6 +16,7 @@ import { packageVersion } from '../../method/detector_artifact.ts';
 import { promptPair } from '../../method/prompts.ts';
 import { METHOD_LABELS, formatStat, type MethodId } from '../report/index.ts';
 import { escapeXml as esc } from '../report/svg.ts';
+import { runtimeVersions } from '../runner/index.ts';
 import {
   backboneConfig,
   commonConfigLines,
@@ -30,7 +31,7 @@ import {
   type ExperimentPaths,
 } from './output.ts';
 import { formatCount, wordsGrid } from './plots.ts';
-import { runSweep, runtimeVersions, trainingConfig, type CategoryAuroc, type ExperimentDataOptions, type HeadlineStats, type SweepStep, type TrainingConfig } from './setting.ts';
+import { runSweep, trainingConfig, type CategoryAuroc, type ExperimentDataOptions, type HeadlineStats, type SweepStep, type TrainingConfig } from './setting.ts';
 
 /** The paper's normal words. */
 export const DEFAULT_NORMAL_WORDS: readonly string[] = ['a', 'a normal', 'a good', 'a flawless'];

@@ -1,5 +1,20 @@
 /** The evaluation runner behind `rwda eval`: plan, embedding phase, scoring, results, run-time estimate. */
-export { SCORES_FORMAT, readScores, runEval, type EvalEvent, type EvalOutcome, type EvalStats, type RunEvalOptions } from './run.ts';
+export { runEval, type EvalEvent, type EvalOutcome, type EvalStats, type RunEvalOptions } from './run.ts';
+export {
+  SCORES_FORMAT,
+  clipScores,
+  loadAndEmbed,
+  readScores,
+  runtimeVersions,
+  scoreContext,
+  seedScores,
+  storedSeeds,
+  type DataEvent,
+  type EmbeddedDataset,
+  type LoadAndEmbedOptions,
+  type SeedDetector,
+  type SeedScoresOptions,
+} from './steps.ts';
 export {
   DEFAULT_SEEDS,
   RUNNER_FORMAT,

@@ -12,36 +12,31 @@
  *
  * Everything written along the way is a whole store transaction or an atomic file, so a run killed
  * at any moment (kill -9 included) leaves no corrupt row, and the same command finishes it. See
- * plan.ts for what keys each stored piece.
+ * plan.ts for what keys each stored piece, and steps.ts for steps 1–4 (shared with the sweep
+ * experiments).
  *
  * Text encoding: the random words of the training prompts are drawn from Rng(seed) (prompts.ts),
  * so each seed has its own 2 × pairs prompt texts and no two seeds share an encoding; it is the
  * main cost of a cold run. Every later run (rerun, more seeds' prefix, the other setup, the other
  * crop mode) gets the detectors from the detector cache and encodes no prompt again.
  */
-import * as ort from 'onnxruntime-node';
 import { resolve } from 'node:path';
 import { RwdaError } from '../../errors.ts';
-import { DATASET_NAMES, formatLoadSummary, loadDataset, type DatasetSpec, type LoadedDataset } from '../../data/index.ts';
+import type { DatasetSpec } from '../../data/index.ts';
 import type { Backbone } from '../../method/backbone.ts';
 import { backboneName } from '../../method/backbone.ts';
 import { PROMPT_DEFAULTS } from '../../method/defaults.ts';
 import { packageVersion } from '../../method/detector_artifact.ts';
-import { loadOrTrainDefaultDetector, type TrainProgress } from '../../method/train_detector.ts';
+import type { TrainProgress } from '../../method/train_detector.ts';
 import type { EmbeddingStore, StoreCounters } from '../../store/index.ts';
-import { writeReports, type AuprKind, type RunConfig, type RunResults, type SkippedEntry } from '../report/index.ts';
+import { writeReports, type AuprKind, type RunConfig, type RunResults } from '../report/index.ts';
 import { assembleResults, type SeedScores } from './assemble.ts';
-import { embedItems, type EmbedBatchInfo, type EmbeddedItem } from './embed_images.ts';
-import { clipResultKey, dataKey, planEval, runKey, seedResultKey, type PlanOptions } from './plan.ts';
-import { scoreClip, scoreWithDetector, type ScoreContext } from './score.ts';
+import { dataKey, planEval, runKey, type PlanOptions } from './plan.ts';
+import { clipScores, loadAndEmbed, runtimeVersions, scoreContext, seedScores, storedSeeds, type DataEvent } from './steps.ts';
 
 /** What runEval reports while it works (progress bars, logs, test hooks). */
 export type EvalEvent =
-  | { type: 'dataset'; summary: string; notes: string[] }
-  | { type: 'embed-start'; images: number; views: number }
-  | ({ type: 'embed-batch' } & EmbedBatchInfo)
-  | { type: 'skipped'; entry: SkippedEntry }
-  | { type: 'embed-done'; encoded: number; cached: number; skipped: number }
+  | DataEvent
   | { type: 'run'; key: string; seeds: number[]; seedsStored: number[] }
   | { type: 'clip-done'; reused: boolean }
   | { type: 'seed-start'; seed: number; index: number; total: number }
@@ -100,23 +95,6 @@ export interface EvalOutcome {
   stats: EvalStats;
 }
 
-/** Format tag of the stored score records (CLIP and per seed); experiments read and write the same records. */
-export const SCORES_FORMAT = 'rwda-eval-scores/1';
-
-/** A stored score record, or undefined when it is missing or does not fit this run (it is then recomputed). */
-export function readScores<K extends string>(value: unknown, n: number, fields: readonly K[]): Record<K, number[]> | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as Record<string, unknown>;
-  if (v.format !== SCORES_FORMAT || v.n !== n) return undefined;
-  const out = {} as Record<K, number[]>;
-  for (const f of fields) {
-    const a = v[f];
-    if (!Array.isArray(a) || a.length !== n || !a.every((x) => typeof x === 'number' && Number.isFinite(x))) return undefined;
-    out[f] = a as number[];
-  }
-  return out;
-}
-
 function datasetPaths(spec: DatasetSpec): { root: string; datasetPaths?: Record<string, string> } {
   switch (spec.kind) {
     case 'mvtec':
@@ -141,47 +119,14 @@ export async function runEval(opts: RunEvalOptions): Promise<EvalOutcome> {
   if (aupr !== 'ap' && aupr !== 'trapezoid') throw new RwdaError(`aupr must be 'ap' or 'trapezoid', got ${JSON.stringify(aupr)}`);
   const outDir = resolve(opts.out);
 
-  const loaded: LoadedDataset = loadDataset(opts.dataset);
-  emit({ type: 'dataset', summary: formatLoadSummary(DATASET_NAMES[opts.dataset.kind], loaded), notes: loaded.notes });
-  const skipped: SkippedEntry[] = loaded.skipped.map((s) => ({ path: s.path, category: s.category, kind: s.kind, reason: s.reason }));
-  if (loaded.items.length === 0) throw new RwdaError(`${DATASET_NAMES[opts.dataset.kind]}: no images to evaluate`);
-
-  emit({ type: 'embed-start', images: loaded.items.length, views: plan.viewIds.length });
-  const phase = await embedItems(backbone, loaded.items, store, {
-    scales: plan.scales,
-    batchSize: opts.imageBatch,
-    maxPixels: opts.maxPixels,
-    onBatch: (b) => emit({ type: 'embed-batch', ...b }),
-  });
-  for (const s of phase.skipped) emit({ type: 'skipped', entry: s });
-  skipped.push(...phase.skipped);
-  emit({ type: 'embed-done', encoded: phase.viewsEncoded, cached: phase.viewsCached, skipped: phase.skipped.length });
-  const items: EmbeddedItem[] = phase.embedded;
-  if (items.length === 0) throw new RwdaError('no image could be read and decoded; nothing to evaluate (see the messages above)');
+  const data = await loadAndEmbed(backbone, store, opts.dataset, plan, { imageBatch: opts.imageBatch, maxPixels: opts.maxPixels, onEvent: emit });
+  const items = data.items;
 
   const key = runKey(plan, backbone.fingerprint, dataKey(items));
-  const n = items.length;
-  const stored = plan.seeds.filter((s) => readScores(store.getResult(seedResultKey(key, s)), n, ['ours', 'clipOurs']) !== undefined);
-  emit({ type: 'run', key, seeds: plan.seeds, seedsStored: stored });
+  const ctx = scoreContext(backbone, store, items, plan);
+  emit({ type: 'run', key, seeds: plan.seeds, seedsStored: storedSeeds(ctx, key, plan.seeds) });
 
-  const words = { normalWord: plan.train.prompts.normalWord, anomalyWord: plan.train.prompts.anomalyWord };
-  const ctx: ScoreContext = {
-    backbone,
-    store,
-    items,
-    viewIds: plan.viewIds,
-    aggregation: plan.crops.aggregation,
-    objectOf: (it) => (plan.setup === 'known' ? it.promptName : PROMPT_DEFAULTS.unknownObject),
-    ...words,
-  };
-
-  const clipKey = clipResultKey(key);
-  let clip = readScores(store.getResult(clipKey), n, ['clip'])?.clip;
-  const clipReused = clip !== undefined;
-  if (clip === undefined) {
-    clip = Array.from(await scoreClip(ctx));
-    store.putResult(clipKey, { format: SCORES_FORMAT, n, clip });
-  }
+  const { clip, reused: clipReused } = await clipScores(ctx, key);
   emit({ type: 'clip-done', reused: clipReused });
 
   const name = opts.backboneName ?? backboneName(backbone);
@@ -206,26 +151,26 @@ export async function runEval(opts: RunEvalOptions): Promise<EvalOutcome> {
     fnn,
     aupr,
   };
-  const versions = { node: process.versions.node, onnxruntime: ort.env.versions.common ?? 'unknown' };
+  const versions = runtimeVersions();
   const build = (done: SeedScores[], notes: string[]): RunResults =>
     assembleResults({
       config,
       items,
-      clip: clip!,
+      clip,
       seeds: done,
-      skipped,
-      notes: [...loaded.notes, ...notes],
+      skipped: data.skipped,
+      notes: [...data.notes, ...notes],
       rwdaVersion: packageVersion(),
       versions,
       durationSeconds: Math.round((performance.now() - t0) / 10) / 100,
     });
 
   const stats: EvalStats = {
-    images: loaded.items.length,
+    images: data.images,
     viewsPerImage: plan.viewIds.length,
-    viewsEncoded: phase.viewsEncoded,
-    viewsCached: phase.viewsCached,
-    skipped: phase.skipped.length,
+    viewsEncoded: data.viewsEncoded,
+    viewsCached: data.viewsCached,
+    skipped: data.undecodable,
     clipReused,
     seedsComputed: [],
     seedsReused: [],
@@ -238,36 +183,22 @@ export async function runEval(opts: RunEvalOptions): Promise<EvalOutcome> {
   const total = plan.seeds.length;
   for (const [index, seed] of plan.seeds.entries()) {
     emit({ type: 'seed-start', seed, index, total });
-    const rKey = seedResultKey(key, seed);
-    const rec = readScores(store.getResult(rKey), n, ['ours', 'clipOurs']);
-    if (rec !== undefined) {
-      done.push({ seed, ...rec });
+    const { scores, detector } = await seedScores(ctx, plan, key, seed, {
+      home: opts.home,
+      backboneName: name,
+      onProgress: (progress) => emit({ type: 'train', seed, progress }),
+      onDetector: (d) => emit({ type: 'detector', seed, dir: d.dir, trained: d.trained, reason: d.reason }),
+    });
+    done.push(scores);
+    if (detector === undefined) {
       stats.seedsReused.push(seed);
       emit({ type: 'seed-done', seed, index, total, reused: true });
       continue;
     }
-    let reason: string | undefined;
-    const { detector, dir, trained } = await loadOrTrainDefaultDetector(backbone, {
-      ...plan.trainOptions(seed),
-      store,
-      home: opts.home,
-      backboneName: name,
-      onTrain: (_dir, why) => (reason = why),
-      onProgress: (progress) => emit({ type: 'train', seed, progress }),
-    });
-    emit({ type: 'detector', seed, dir, trained, reason });
-    try {
-      if (trained) {
-        stats.detectorsTrained++;
-        stats.textsEncoded += detector.meta.training.textsEncoded;
-      } else stats.detectorsLoaded++;
-      const s = await scoreWithDetector(ctx, detector);
-      const record = { format: SCORES_FORMAT, n, ours: Array.from(s.ours), clipOurs: Array.from(s.clipOurs), detector: { dir, finalLoss: detector.meta.training.finalLoss } };
-      store.putResult(rKey, record);
-      done.push({ seed, ours: record.ours, clipOurs: record.clipOurs });
-    } finally {
-      detector.dispose();
-    }
+    if (detector.trained) {
+      stats.detectorsTrained++;
+      stats.textsEncoded += detector.textsEncoded;
+    } else stats.detectorsLoaded++;
     stats.seedsComputed.push(seed);
     emit({ type: 'seed-done', seed, index, total, reused: false });
     if ((opts.partialReports ?? true) && index < total - 1) {
