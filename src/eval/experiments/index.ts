@@ -5,6 +5,8 @@ export {
   evaluateSetting,
   prepareData,
   runSweep,
+  settingSummary,
+  sweepNotes,
   trainingConfig,
   type CategoryAuroc,
   type ExperimentData,
@@ -12,6 +14,7 @@ export {
   type ExperimentEvent,
   type HeadlineStats,
   type SettingResult,
+  type SettingSummary,
   type SweepStats,
   type SweepStep,
   type TrainingConfig,
@@ -19,13 +22,16 @@ export {
 export {
   EXPERIMENT_FORMAT,
   renderExperimentHtml,
+  writeExperiment,
   writeExperimentFiles,
   type BackboneConfig,
   type DatasetConfig,
+  type ExperimentContent,
   type ExperimentFile,
   type ExperimentName,
   type ExperimentPage,
   type ExperimentPaths,
+  type ExperimentRenderers,
   type ExperimentStats,
 } from './output.ts';
 export { TSNE_STYLE, formatCount, pairsChart, scatterPlot, wordsGrid, type Marker, type PairsChartPoint, type ScatterGroup, type WordsGridCell } from './plots.ts';

@@ -13,7 +13,9 @@ import { REPORT_CSS, htmlPage } from '../report/html.ts';
 import type { CropSettings, DatasetKind, SkippedEntry } from '../report/index.ts';
 import type { DatasetSpec } from '../../data/index.ts';
 import { DATASET_NAMES } from '../../data/index.ts';
-import type { ExperimentData, SweepStats, TrainingConfig } from './setting.ts';
+import { packageVersion } from '../../method/detector_artifact.ts';
+import { runtimeVersions } from '../runner/index.ts';
+import type { ExperimentData, ExperimentEvent, SweepStats, TrainingConfig } from './setting.ts';
 
 /** The `format` tag of every experiment JSON file. */
 export const EXPERIMENT_FORMAT = 'rwda-experiment/v1' as const;
@@ -92,6 +94,52 @@ export function datasetConfig(data: ExperimentData, categories: string[]): Datas
 /** The backbone config of prepared experiment data. */
 export function backboneConfig(data: Pick<ExperimentData, 'name' | 'opts'>): BackboneConfig {
   return { name: data.name, pretrained: data.opts.pretrained, fingerprint: data.opts.backbone.fingerprint };
+}
+
+/** What an experiment computes of its file; writeExperiment stamps the rest. */
+export interface ExperimentContent<Config, Results> {
+  config: Config;
+  results: Results;
+  stats: ExperimentStats;
+  skipped: SkippedEntry[];
+  notes: string[];
+}
+
+/** How an experiment draws its file: the figure, then the page around it. */
+export interface ExperimentRenderers<Config, Results> {
+  svg: (file: ExperimentFile<Config, Results>) => string;
+  html: (file: ExperimentFile<Config, Results>, svg: string) => string;
+}
+
+/**
+ * Stamps an experiment file (format, time, versions, seconds since `t0`), writes its three files
+ * and reports 'written'.
+ */
+export function writeExperiment<Config, Results>(
+  opts: { out: string; onEvent?: (e: ExperimentEvent) => void },
+  experiment: ExperimentName,
+  run: { t0: number; partial: boolean },
+  content: ExperimentContent<Config, Results>,
+  render: ExperimentRenderers<Config, Results>,
+): { file: ExperimentFile<Config, Results>; paths: ExperimentPaths } {
+  const file: ExperimentFile<Config, Results> = {
+    format: EXPERIMENT_FORMAT,
+    experiment,
+    partial: run.partial,
+    createdAt: new Date().toISOString(),
+    rwdaVersion: packageVersion(),
+    versions: runtimeVersions(),
+    durationSeconds: secondsSince(run.t0),
+    config: content.config,
+    results: content.results,
+    stats: { ...content.stats },
+    skipped: content.skipped,
+    notes: content.notes,
+  };
+  const svg = render.svg(file);
+  const paths = writeExperimentFiles(opts.out, experiment, file, svg, render.html(file, svg));
+  opts.onEvent?.({ type: 'written', partial: run.partial, json: paths.json });
+  return { file, paths };
 }
 
 /** Paths of the three files. */

@@ -11,26 +11,22 @@
  */
 import { RwdaError } from '../../errors.ts';
 import { DATASET_NAMES } from '../../data/index.ts';
-import { packageVersion } from '../../method/detector_artifact.ts';
 import { checkPairs } from '../../method/training_set.ts';
-import { METHOD_LABELS, METHODS, formatStat, type MethodId } from '../report/index.ts';
+import { METHOD_LABELS, METHODS, formatStat } from '../report/index.ts';
 import { escapeXml as esc } from '../report/svg.ts';
-import { runtimeVersions } from '../runner/index.ts';
 import {
   backboneConfig,
   commonConfigLines,
   datasetConfig,
   renderExperimentHtml,
-  secondsSince,
-  writeExperimentFiles,
-  EXPERIMENT_FORMAT,
+  writeExperiment,
   type BackboneConfig,
   type DatasetConfig,
   type ExperimentFile,
   type ExperimentPaths,
 } from './output.ts';
 import { formatCount, pairsChart } from './plots.ts';
-import { runSweep, trainingConfig, type CategoryAuroc, type ExperimentDataOptions, type HeadlineStats, type SweepStep, type TrainingConfig } from './setting.ts';
+import { runSweep, settingSummary, sweepNotes, trainingConfig, type ExperimentDataOptions, type SettingSummary, type TrainingConfig } from './setting.ts';
 
 /** The paper's pair counts. */
 export const DEFAULT_PAIR_COUNTS: readonly number[] = [1_000, 3_000, 10_000, 30_000, 100_000];
@@ -43,21 +39,9 @@ export interface PairsExperimentOptions extends ExperimentDataOptions {
   out: string;
 }
 
-/** One N of the sweep. */
-export interface PairsPoint {
+/** One N of the sweep (textsCached: the prompts of the smaller N's prefix found in the text cache). */
+export interface PairsPoint extends SettingSummary {
   pairs: number;
-  runKey: string;
-  /** Category mean, mean ± std over seeds (CLIP: one value). */
-  mean: Record<MethodId, HeadlineStats>;
-  categories: CategoryAuroc[];
-  seedsComputed: number[];
-  seedsReused: number[];
-  detectorsTrained: number;
-  detectorsLoaded: number;
-  /** Prompt texts this N's trained detectors ran through the text tower (all seeds). */
-  textsEncoded: number;
-  /** Prompt texts of those detectors found in the text cache (the smaller N's prefix). */
-  textsCached: number;
 }
 
 /** config of pairs.json. */
@@ -76,22 +60,6 @@ export function checkCounts(counts: readonly number[]): number[] {
   if (counts.length === 0) throw new RwdaError('pairs experiment: give at least one pair count');
   for (const c of counts) checkPairs(c);
   return [...new Set(counts)].sort((a, b) => a - b);
-}
-
-function pointOf(step: SweepStep<number>): PairsPoint {
-  const r = step.result;
-  return {
-    pairs: step.setting,
-    runKey: r.runKey,
-    mean: r.mean,
-    categories: r.categories,
-    seedsComputed: r.seedsComputed,
-    seedsReused: r.seedsReused,
-    detectorsTrained: r.detectorsTrained,
-    detectorsLoaded: r.detectorsLoaded,
-    textsEncoded: r.textsEncoded,
-    textsCached: r.textsCached,
-  };
 }
 
 function table(points: readonly PairsPoint[]): string {
@@ -167,31 +135,23 @@ export async function runPairsExperiment(opts: PairsExperimentOptions): Promise<
     counts,
     (n) => ({ label: `N = ${formatCount(n)}`, train: { pairs: n } }),
     (data, steps, stats, final) => {
-      const points = steps.map(pointOf);
+      const points: PairsPoint[] = steps.map((s) => ({ pairs: s.setting, ...settingSummary(s.result) }));
       const { pairs: _p, ...training } = trainingConfig(data.plan);
       const categories = points[0]!.categories.map((c) => c.name);
-      const notes = [...data.notes, ...new Set(steps.flatMap((s) => s.result.notes))];
-      const enc = encodingNote(points);
-      if (enc) notes.push(enc);
-      if (!final) notes.push(`partial results: ${points.length} of ${counts.length} pair counts finished; the run goes on (or resumes when run again)`);
-      const file: PairsFile = {
-        format: EXPERIMENT_FORMAT,
-        experiment: 'pairs',
-        partial: !final,
-        createdAt: new Date().toISOString(),
-        rwdaVersion: packageVersion(),
-        versions: runtimeVersions(),
-        durationSeconds: secondsSince(t0),
-        config: { ...datasetConfig(data, categories), backbone: backboneConfig(data), counts, training },
-        results: { points },
-        stats: { ...stats },
-        skipped: data.skipped,
-        notes,
-      };
-      const svg = renderPairsSvg(file);
-      const paths = writeExperimentFiles(opts.out, 'pairs', file, svg, renderPairsHtml(file, svg));
-      opts.onEvent?.({ type: 'written', partial: !final, json: paths.json });
-      last = { file, paths };
+      const notes = sweepNotes(data, steps, encodingNote(points), { final, total: counts.length, unit: 'pair counts' });
+      last = writeExperiment(
+        opts,
+        'pairs',
+        { t0, partial: !final },
+        {
+          config: { ...datasetConfig(data, categories), backbone: backboneConfig(data), counts, training },
+          results: { points },
+          stats,
+          skipped: data.skipped,
+          notes,
+        },
+        { svg: renderPairsSvg, html: renderPairsHtml },
+      );
     },
   );
   return last!;

@@ -112,14 +112,12 @@ export interface CategoryAuroc {
   auroc: Record<MethodId, Stat>;
 }
 
-/** One evaluated setting. */
-export interface SettingResult {
+/** What an experiment file records of one evaluated setting (a pairs point, a words cell). */
+export interface SettingSummary {
   runKey: string;
+  /** Category mean, mean ± std over seeds (CLIP: one value). */
   mean: Record<MethodId, HeadlineStats>;
   categories: CategoryAuroc[];
-  /** Categories left out (one class only after skipped images), as notes. */
-  notes: string[];
-  clipReused: boolean;
   seedsComputed: number[];
   seedsReused: number[];
   detectorsTrained: number;
@@ -128,6 +126,28 @@ export interface SettingResult {
   textsEncoded: number;
   /** Prompt texts of those detectors found in the store's text cache. */
   textsCached: number;
+}
+
+/** One evaluated setting. */
+export interface SettingResult extends SettingSummary {
+  /** Categories left out (one class only after skipped images), as notes. */
+  notes: string[];
+  clipReused: boolean;
+}
+
+/** The recorded part of a setting's result, in the files' key order. */
+export function settingSummary(r: SettingResult): SettingSummary {
+  return {
+    runKey: r.runKey,
+    mean: r.mean,
+    categories: r.categories,
+    seedsComputed: r.seedsComputed,
+    seedsReused: r.seedsReused,
+    detectorsTrained: r.detectorsTrained,
+    detectorsLoaded: r.detectorsLoaded,
+    textsEncoded: r.textsEncoded,
+    textsCached: r.textsCached,
+  };
 }
 
 function headline(m: MetricSummary): HeadlineStats {
@@ -298,6 +318,17 @@ export async function runSweep<S>(
     onStep(data, steps, stats, index === settings.length - 1);
   }
   return { data, steps, stats };
+}
+
+/**
+ * Notes of a sweep file: the dataset's, each distinct note of the settings, `extra`, and while the
+ * sweep is not finished, how far it got (`unit`: what a setting is called, plural).
+ */
+export function sweepNotes(data: ExperimentData, steps: ReadonlyArray<SweepStep<unknown>>, extra: string | undefined, progress: { final: boolean; total: number; unit: string }): string[] {
+  const notes = [...data.notes, ...new Set(steps.flatMap((s) => s.result.notes))];
+  if (extra) notes.push(extra);
+  if (!progress.final) notes.push(`partial results: ${steps.length} of ${progress.total} ${progress.unit} finished; the run goes on (or resumes when run again)`);
+  return notes;
 }
 
 /** Store counters since `start` (the connection's counters are cumulative; an experiment reports its own share). */

@@ -14,19 +14,16 @@ import { RwdaError } from '../../errors.ts';
 import { DATASET_NAMES, formatLoadSummary, loadDataset, type DatasetSpec } from '../../data/index.ts';
 import { backboneName, type Backbone } from '../../method/backbone.ts';
 import { PROMPT_DEFAULTS } from '../../method/defaults.ts';
-import { packageVersion } from '../../method/detector_artifact.ts';
 import { buildTrainingSet, checkPairs } from '../../method/training_set.ts';
 import type { EmbeddingStore } from '../../store/index.ts';
 import type { SkippedEntry } from '../report/index.ts';
 import { escapeXml as esc } from '../report/svg.ts';
-import { dataKey, embedItems, readViewRows, runtimeVersions, type EmbeddedItem } from '../runner/index.ts';
+import { dataKey, embedItems, readViewRows, type EmbeddedItem } from '../runner/index.ts';
 import { tsne, type TsneMethod } from '../tsne.ts';
 import {
   commonConfigLines,
   renderExperimentHtml,
-  secondsSince,
-  writeExperimentFiles,
-  EXPERIMENT_FORMAT,
+  writeExperiment,
   type BackboneConfig,
   type ExperimentFile,
   type ExperimentPaths,
@@ -273,40 +270,35 @@ export async function runTsneExperiment(opts: TsneExperimentOptions): Promise<{ 
   notes.push(`Prompt texts: ${formatCount(set.encoded)} encoded, ${formatCount(set.cached)} from the cache.`);
   if (reused) notes.push('The t-SNE map was read back from the store (same embeddings and settings as an earlier run).');
   const backboneCfg: BackboneConfig = { name, pretrained: opts.pretrained, fingerprint: backbone.fingerprint };
-  const file: TsneFile = {
-    format: EXPERIMENT_FORMAT,
-    experiment: 'tsne',
-    partial: false,
-    createdAt: new Date().toISOString(),
-    rwdaVersion: packageVersion(),
-    versions: runtimeVersions(),
-    durationSeconds: secondsSince(t0),
-    config: { backbone: backboneCfg, pairs, seed, prompts, images: imagesConfig, tsne: tsneConfig },
-    results: {
-      n,
-      x: Array.from({ length: n }, (_, i) => map!.y[2 * i]!),
-      y: Array.from({ length: n }, (_, i) => map!.y[2 * i + 1]!),
-      group,
-      texts,
-      images: items.map((it) => ({ path: it.path, category: it.category, label: it.label, defectType: it.defectType })),
-      counts,
-      run: { kl: map.kl, iterations: map.iterations, method: map.method, learningRate: map.learningRate, reused, key },
+  return writeExperiment(
+    opts,
+    'tsne',
+    { t0, partial: false },
+    {
+      config: { backbone: backboneCfg, pairs, seed, prompts, images: imagesConfig, tsne: tsneConfig },
+      results: {
+        n,
+        x: Array.from({ length: n }, (_, i) => map!.y[2 * i]!),
+        y: Array.from({ length: n }, (_, i) => map!.y[2 * i + 1]!),
+        group,
+        texts,
+        images: items.map((it) => ({ path: it.path, category: it.category, label: it.label, defectType: it.defectType })),
+        counts,
+        run: { kl: map.kl, iterations: map.iterations, method: map.method, learningRate: map.learningRate, reused, key },
+      },
+      stats: {
+        viewsEncoded,
+        viewsCached,
+        detectorsTrained: 0,
+        detectorsLoaded: 0,
+        textsEncoded: set.encoded,
+        seedsComputed: 0,
+        seedsReused: 0,
+        store: countersSince(store, start),
+      },
+      skipped,
+      notes,
     },
-    stats: {
-      viewsEncoded,
-      viewsCached,
-      detectorsTrained: 0,
-      detectorsLoaded: 0,
-      textsEncoded: set.encoded,
-      seedsComputed: 0,
-      seedsReused: 0,
-      store: countersSince(store, start),
-    },
-    skipped,
-    notes,
-  };
-  const svg = renderTsneSvg(file);
-  const paths = writeExperimentFiles(opts.out, 'tsne', file, svg, renderTsneHtml(file, svg));
-  emit({ type: 'written', partial: false, json: paths.json });
-  return { file, paths };
+    { svg: renderTsneSvg, html: renderTsneHtml },
+  );
 }

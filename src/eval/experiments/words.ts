@@ -12,26 +12,22 @@
  */
 import { RwdaError } from '../../errors.ts';
 import { DATASET_NAMES } from '../../data/index.ts';
-import { packageVersion } from '../../method/detector_artifact.ts';
 import { promptPair } from '../../method/prompts.ts';
-import { METHOD_LABELS, formatStat, type MethodId } from '../report/index.ts';
+import { METHOD_LABELS, formatStat } from '../report/index.ts';
 import { escapeXml as esc } from '../report/svg.ts';
-import { runtimeVersions } from '../runner/index.ts';
 import {
   backboneConfig,
   commonConfigLines,
   datasetConfig,
   renderExperimentHtml,
-  secondsSince,
-  writeExperimentFiles,
-  EXPERIMENT_FORMAT,
+  writeExperiment,
   type BackboneConfig,
   type DatasetConfig,
   type ExperimentFile,
   type ExperimentPaths,
 } from './output.ts';
 import { formatCount, wordsGrid } from './plots.ts';
-import { runSweep, trainingConfig, type CategoryAuroc, type ExperimentDataOptions, type HeadlineStats, type SweepStep, type TrainingConfig } from './setting.ts';
+import { runSweep, settingSummary, sweepNotes, trainingConfig, type ExperimentDataOptions, type SettingSummary, type TrainingConfig } from './setting.ts';
 
 /** The paper's normal words. */
 export const DEFAULT_NORMAL_WORDS: readonly string[] = ['a', 'a normal', 'a good', 'a flawless'];
@@ -47,18 +43,9 @@ export interface WordsExperimentOptions extends ExperimentDataOptions {
 }
 
 /** One cell of the grid. */
-export interface WordsCell {
+export interface WordsCell extends SettingSummary {
   normalWord: string;
   anomalyWord: string;
-  runKey: string;
-  mean: Record<MethodId, HeadlineStats>;
-  categories: CategoryAuroc[];
-  seedsComputed: number[];
-  seedsReused: number[];
-  detectorsTrained: number;
-  detectorsLoaded: number;
-  textsEncoded: number;
-  textsCached: number;
 }
 
 /** config of words.json. */
@@ -91,23 +78,6 @@ export function checkWords(normal: readonly string[], anomaly: readonly string[]
   // promptPair refuses a pair whose two prompts are the same text, naming the words.
   for (const nw of n) for (const aw of a) promptPair({ normalWord: nw, anomalyWord: aw });
   return { normal: n, anomaly: a };
-}
-
-function cellOf(step: SweepStep<{ normal: string; anomaly: string }>): WordsCell {
-  const r = step.result;
-  return {
-    normalWord: step.setting.normal,
-    anomalyWord: step.setting.anomaly,
-    runKey: r.runKey,
-    mean: r.mean,
-    categories: r.categories,
-    seedsComputed: r.seedsComputed,
-    seedsReused: r.seedsReused,
-    detectorsTrained: r.detectorsTrained,
-    detectorsLoaded: r.detectorsLoaded,
-    textsEncoded: r.textsEncoded,
-    textsCached: r.textsCached,
-  };
 }
 
 function table(file: WordsFile): string {
@@ -157,6 +127,18 @@ export function renderWordsHtml(file: WordsFile, svg: string): string {
   });
 }
 
+/** The text-encoding note: what the detectors trained in this run encoded, and why cells share prompts. */
+function encodingNote(cells: readonly WordsCell[]): string | undefined {
+  const trained = cells.filter((c) => c.detectorsTrained > 0);
+  if (trained.length === 0) return undefined;
+  const enc = trained.reduce((a, c) => a + c.textsEncoded, 0);
+  const cached = trained.reduce((a, c) => a + c.textsCached, 0);
+  return (
+    `Prompt texts of the detectors trained in this run: ${formatCount(enc)} encoded, ${formatCount(cached)} from the cache ` +
+    '(a prompt depends only on the seed and its state word, so the cells of a row share its normal prompts and the cells of a column its anomaly prompts).'
+  );
+}
+
 /** Runs (or resumes) the word grid and writes words.json, words.svg and words.html after every cell. */
 export async function runWordsExperiment(opts: WordsExperimentOptions): Promise<{ file: WordsFile; paths: ExperimentPaths }> {
   const t0 = performance.now();
@@ -168,44 +150,29 @@ export async function runWordsExperiment(opts: WordsExperimentOptions): Promise<
     cells,
     (c) => ({ label: `"${c.normal}" / "${c.anomaly}"`, train: { words: { normal: c.normal, anomaly: c.anomaly } } }),
     (data, steps, stats, final) => {
-      const done = steps.map(cellOf);
+      const done: WordsCell[] = steps.map((s) => ({ normalWord: s.setting.normal, anomalyWord: s.setting.anomaly, ...settingSummary(s.result) }));
       const { pairs, normalWord: _n, anomalyWord: _a, ...training } = trainingConfig(data.plan);
-      const notes = [...data.notes, ...new Set(steps.flatMap((s) => s.result.notes))];
-      const trained = done.filter((c) => c.detectorsTrained > 0);
-      if (trained.length > 0) {
-        const enc = trained.reduce((a, c) => a + c.textsEncoded, 0);
-        const cached = trained.reduce((a, c) => a + c.textsCached, 0);
-        notes.push(
-          `Prompt texts of the detectors trained in this run: ${formatCount(enc)} encoded, ${formatCount(cached)} from the cache ` +
-            '(a prompt depends only on the seed and its state word, so the cells of a row share its normal prompts and the cells of a column its anomaly prompts).',
-        );
-      }
-      if (!final) notes.push(`partial results: ${done.length} of ${cells.length} cells finished; the run goes on (or resumes when run again)`);
-      const file: WordsFile = {
-        format: EXPERIMENT_FORMAT,
-        experiment: 'words',
-        partial: !final,
-        createdAt: new Date().toISOString(),
-        rwdaVersion: packageVersion(),
-        versions: runtimeVersions(),
-        durationSeconds: secondsSince(t0),
-        config: {
-          ...datasetConfig(data, done[0]!.categories.map((c) => c.name)),
-          backbone: backboneConfig(data),
-          normalWords: words.normal,
-          anomalyWords: words.anomaly,
-          pairs,
-          training,
+      const notes = sweepNotes(data, steps, encodingNote(done), { final, total: cells.length, unit: 'cells' });
+      last = writeExperiment(
+        opts,
+        'words',
+        { t0, partial: !final },
+        {
+          config: {
+            ...datasetConfig(data, done[0]!.categories.map((c) => c.name)),
+            backbone: backboneConfig(data),
+            normalWords: words.normal,
+            anomalyWords: words.anomaly,
+            pairs,
+            training,
+          },
+          results: { cells: done },
+          stats,
+          skipped: data.skipped,
+          notes,
         },
-        results: { cells: done },
-        stats: { ...stats },
-        skipped: data.skipped,
-        notes,
-      };
-      const svg = renderWordsSvg(file);
-      const paths = writeExperimentFiles(opts.out, 'words', file, svg, renderWordsHtml(file, svg));
-      opts.onEvent?.({ type: 'written', partial: !final, json: paths.json });
-      last = { file, paths };
+        { svg: renderWordsSvg, html: renderWordsHtml },
+      );
     },
   );
   return last!;
