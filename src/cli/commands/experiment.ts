@@ -10,10 +10,10 @@
  */
 import type { Command } from 'commander';
 import { basename } from 'node:path';
+import type { ClipModel } from '../../clip/model.ts';
 import { RwdaError } from '../../errors.ts';
 import type { DatasetSpec } from '../../data/index.ts';
 import { METHODS, type MethodId } from '../../eval/report/index.ts';
-import { DEFAULT_IMAGE_BATCH, DEFAULT_SEEDS } from '../../eval/runner/index.ts';
 import {
   DEFAULT_ANOMALY_WORDS,
   DEFAULT_NORMAL_WORDS,
@@ -22,71 +22,61 @@ import {
   runPairsExperiment,
   runTsneExperiment,
   runWordsExperiment,
+  type ExperimentDataOptions,
   type ExperimentEvent,
   type ExperimentStats,
   type HeadlineStats,
 } from '../../eval/experiments/index.ts';
 import { PROMPT_DEFAULTS } from '../../method/defaults.ts';
-import { EmbeddingStore } from '../../store/index.ts';
-import { createProgress, type Progress } from '../../util/progress.ts';
-import { datasetSpecFromCli } from './eval.ts';
-import { addModelOptions, intOption, numberOption, openModel, openStore, type ModelCliOptions } from './train.ts';
+import type { EmbeddingStore } from '../../store/index.ts';
+import {
+  addDatasetOptions,
+  addImageBatchOption,
+  addRunOptions,
+  checkRunFlags,
+  datasetSpecFromCli,
+  stderrReporter,
+  withModel,
+  type DatasetCliOptions,
+  type RunCliOptions,
+} from './eval.ts';
+import { addModelOptions, intOption, numberOption, type ModelCliOptions } from './train.ts';
 
-const DATASETS = ['mvtec', 'visa', 'sewerml', 'folder', 'folder-pair'] as const;
-
-interface DatasetCliOptions {
-  dataset?: string;
-  root?: string;
-  categories?: string;
-  csv?: string;
-  images?: string;
-  normal?: string;
-  anomalous?: string;
-  category?: string;
-  object?: string;
+interface ImageCliOptions extends DatasetCliOptions {
   imageBatch: number;
 }
 
-interface SweepCliOptions extends ModelCliOptions, DatasetCliOptions {
-  setup: string;
-  seeds: number;
-  crops: string;
+interface SweepCliOptions extends ModelCliOptions, ImageCliOptions, RunCliOptions {
   out: string;
 }
 
-/** The dataset flags of `rwda eval`. */
-function addDatasetOptions(cmd: Command, required: boolean): Command {
-  const kinds = DATASETS.join(' | ');
-  (required ? cmd.requiredOption('--dataset <kind>', kinds) : cmd.option('--dataset <kind>', `${kinds} (with --with-images)`))
-    .option('--root <path>', 'dataset root (mvtec, visa, folder)')
-    .option('--categories <a,b>', 'only these categories (mvtec, visa)')
-    .option('--csv <file>', 'Sewer-ML annotation CSV (sewerml); VisA split CSV (visa, default <root>/split_csv/1cls.csv)')
-    .option('--images <dir>', 'Sewer-ML image folder (sewerml)')
-    .option('--normal <dir>', 'folder of normal images (folder-pair)')
-    .option('--anomalous <dir>', 'folder of anomalous images (folder-pair)')
-    .option('--category <name>', 'category name (folder, folder-pair)')
-    .option('--object <name>', 'object name in the known-setup prompts (folder, folder-pair, sewerml)')
-    .option('--image-batch <n>', `images per embedding batch, each stored in one transaction (default ${DEFAULT_IMAGE_BATCH})`, intOption('--image-batch', 1, 4096), DEFAULT_IMAGE_BATCH);
-  return cmd;
-}
-
-/** The eval flags the sweeps share: dataset, setup, seeds, crops, out, model and cache. */
+/** The eval flags the sweeps share: dataset, image batch, setup, seeds, crops, out, model and cache. */
 function addSweepOptions(cmd: Command): Command {
-  addDatasetOptions(cmd, true)
-    .option('--setup <s>', 'unknown (prompts say "object") | known (prompts name the category)', 'unknown')
-    .option('--seeds <n>', `number of seeds 0..n-1 (default ${DEFAULT_SEEDS})`, intOption('--seeds', 1, 1000), DEFAULT_SEEDS)
-    .option('--crops <mode>', 'none | grid (multi-crop: standard view + 2×2 and 3×3 grids)', 'none')
-    .requiredOption('--out <dir>', 'directory for <experiment>.json, .svg and .html');
+  addRunOptions(addImageBatchOption(addDatasetOptions(cmd, true))).requiredOption('--out <dir>', 'directory for <experiment>.json, .svg and .html');
   return addModelOptions(cmd);
 }
 
-function datasetSpec(o: DatasetCliOptions): DatasetSpec {
-  return datasetSpecFromCli(o as Parameters<typeof datasetSpecFromCli>[0]);
-}
-
-function checkSweepFlags(o: SweepCliOptions): void {
-  if (o.setup !== 'unknown' && o.setup !== 'known') throw new RwdaError(`--setup must be unknown or known, got '${o.setup}'`);
-  if (o.crops !== 'none' && o.crops !== 'grid') throw new RwdaError(`--crops must be none or grid, got '${o.crops}'`);
+/** The options every sweep passes on from its flags and the opened model and store. */
+function sweepData(
+  o: SweepCliOptions,
+  dataset: DatasetSpec,
+  model: ClipModel,
+  name: string | undefined,
+  store: EmbeddingStore,
+  onEvent: (e: ExperimentEvent) => void,
+): ExperimentDataOptions {
+  return {
+    backbone: model,
+    backboneName: name ?? basename(model.dir),
+    pretrained: name,
+    dataset,
+    store,
+    seeds: o.seeds,
+    setup: o.setup as 'unknown' | 'known',
+    crops: o.crops as 'none' | 'grid',
+    imageBatch: o.imageBatch,
+    onEvent,
+  };
 }
 
 /** Commander parser for a comma-separated list of integers ≥ min. */
@@ -111,73 +101,37 @@ function wordListOption(flag: string) {
 
 /** Stderr side of an experiment: notes, progress bars, warnings, the trace hook. */
 function reporter(quiet: boolean | undefined): { onEvent: (e: ExperimentEvent) => void; stop: () => void } {
-  const note = (msg: string): void => {
-    if (!quiet) process.stderr.write(`rwda: ${msg}\n`);
-  };
+  const out = stderrReporter(quiet, 'the JSON file');
   const trace = process.env.RWDA_TEST_TRACE === '1';
-  let bar: Progress | undefined;
-  let phase = '';
-  const stopBar = (): void => {
-    bar?.stop();
-    bar = undefined;
-    phase = '';
-  };
-  const barFor = (label: string, total: number, unit: string): void => {
-    if (label === phase) return;
-    stopBar();
-    phase = label;
-    bar = createProgress({ total, unit, label, quiet });
-  };
-  let skippedShown = 0;
   const onEvent = (e: ExperimentEvent): void => {
     switch (e.type) {
-      case 'dataset':
-        note(e.summary);
-        for (const n of e.notes) note(n);
-        break;
-      case 'embed-start':
-        note(`embedding ${e.images} image(s) × ${e.views} view(s) (cached views are read, not encoded)`);
-        barFor('embed images', e.images, 'images');
-        break;
-      case 'embed-batch':
-        bar?.update(e.done);
-        break;
-      case 'skipped':
-        if (skippedShown++ < 10) process.stderr.write(`rwda: warning: skipped ${e.entry.reason}\n`);
-        break;
-      case 'embed-done':
-        stopBar();
-        if (skippedShown > 10) process.stderr.write(`rwda: warning: ... ${skippedShown - 10} more skipped image(s), listed in the JSON file\n`);
-        note(`image views: ${e.encoded} encoded, ${e.cached} from the cache${e.skipped > 0 ? `; ${e.skipped} image(s) skipped` : ''}`);
-        break;
       case 'setting-start':
-        note(`${e.label} (${e.index + 1}/${e.total})${e.seedsStored.length > 0 ? `: seeds ${e.seedsStored.join(', ')} already stored` : ''}`);
+        out.note(`${e.label} (${e.index + 1}/${e.total})${e.seedsStored.length > 0 ? `: seeds ${e.seedsStored.join(', ')} already stored` : ''}`);
         break;
       case 'train':
-        barFor(`${e.label} seed ${e.seed} ${e.progress.phase === 'embed' ? 'embed prompts' : 'train FNN'}`, e.progress.total, e.progress.phase === 'embed' ? 'pairs' : 'steps');
-        bar?.update(e.progress.done);
+        out.barFor(`${e.label} seed ${e.seed} ${e.progress.phase === 'embed' ? 'embed prompts' : 'train FNN'}`, e.progress.total, e.progress.phase === 'embed' ? 'pairs' : 'steps');
+        out.update(e.progress.done);
         break;
       case 'seed-done':
-        stopBar();
-        note(
+        out.stopBar();
+        out.note(
           `${e.label} seed ${e.seed}: ` +
             (e.reused ? 'reused from the store' : e.trained ? `trained (${e.textsEncoded} new prompt texts encoded)` : 'detector from the detector cache'),
         );
         break;
       case 'tsne':
-        barFor(`t-SNE ${e.stage}`, e.total, e.stage === 'affinities' ? 'pairs' : 'iterations');
-        bar?.update(e.done);
+        out.barFor(`t-SNE ${e.stage}`, e.total, e.stage === 'affinities' ? 'pairs' : 'iterations');
+        out.update(e.done);
+        break;
+      case 'setting-done':
+      case 'written':
         break;
       default:
-        break;
+        out.onDataEvent(e);
     }
     if (trace && e.type !== 'train' && e.type !== 'embed-batch' && e.type !== 'tsne') process.stderr.write(`rwda-trace: ${JSON.stringify(e)}\n`);
   };
-  return { onEvent, stop: stopBar };
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
+  return { onEvent, stop: out.stopBar };
 }
 
 function brief(m: Record<MethodId, HeadlineStats>): Record<MethodId, { mean: number; std: number }> {
@@ -199,29 +153,6 @@ function cacheSummary(path: string, s: ExperimentStats): Record<string, unknown>
   };
 }
 
-/** Opens model and store, runs `fn`, prints its summary line with timings, and always cleans up. */
-async function withModel(
-  opts: ModelCliOptions,
-  fn: (model: Awaited<ReturnType<typeof openModel>>['model'], name: string | undefined, store: EmbeddingStore, onEvent: (e: ExperimentEvent) => void) => Promise<Record<string, unknown>>,
-): Promise<void> {
-  const t0 = performance.now();
-  const { model, name } = await openModel(opts, 'both');
-  // Without a cache the experiment still works, from memory, but cannot resume.
-  const store = openStore(opts) ?? EmbeddingStore.open(':memory:');
-  const t1 = performance.now();
-  const rep = reporter(opts.quiet);
-  try {
-    const summary = await fn(model, name, store, rep.onEvent);
-    rep.stop();
-    summary.seconds = { load: round3((t1 - t0) / 1000), run: round3((performance.now() - t1) / 1000) };
-    process.stdout.write(JSON.stringify(summary) + '\n');
-  } finally {
-    rep.stop();
-    store.close();
-    await model.dispose();
-  }
-}
-
 /** Registers `experiment` with its subcommands `pairs`, `words` and `tsne`. */
 export function register(program: Command): void {
   const group = program
@@ -233,22 +164,13 @@ export function register(program: Command): void {
     .description('mean AUROC of Ours and CLIP + Ours vs the number of prompt pairs N (mean ± std over seeds; CLIP as reference); resumable')
     .option('--n <list>', `pair counts (default ${DEFAULT_PAIR_COUNTS.join(',')})`, intListOption('--n', 1));
   addSweepOptions(pairs).action(async (o: SweepCliOptions & { n?: number[] }) => {
-    checkSweepFlags(o);
-    const dataset = datasetSpec(o);
-    await withModel(o, async (model, name, store, onEvent) => {
+    checkRunFlags(o);
+    const dataset = datasetSpecFromCli(o);
+    await withModel(o, reporter, async (model, name, store, onEvent) => {
       const { file, paths } = await runPairsExperiment({
-        backbone: model,
-        backboneName: name ?? basename(model.dir),
-        pretrained: name,
-        dataset,
-        store,
-        seeds: o.seeds,
-        setup: o.setup as 'unknown' | 'known',
-        crops: o.crops as 'none' | 'grid',
-        imageBatch: o.imageBatch,
+        ...sweepData(o, dataset, model, name, store, onEvent),
         counts: o.n ?? DEFAULT_PAIR_COUNTS,
         out: o.out,
-        onEvent,
       });
       return {
         experiment: 'pairs',
@@ -276,24 +198,15 @@ export function register(program: Command): void {
     .option('--anomaly-words <list>', `comma-separated anomaly words (default "${DEFAULT_ANOMALY_WORDS.join(',')}")`, wordListOption('--anomaly-words'))
     .option('--pairs <n>', `augmented prompt pairs per seed (default ${PROMPT_DEFAULTS.pairs})`, intOption('--pairs', 1), PROMPT_DEFAULTS.pairs);
   addSweepOptions(words).action(async (o: SweepCliOptions & { normalWords?: string[]; anomalyWords?: string[]; pairs: number }) => {
-    checkSweepFlags(o);
-    const dataset = datasetSpec(o);
-    await withModel(o, async (model, name, store, onEvent) => {
+    checkRunFlags(o);
+    const dataset = datasetSpecFromCli(o);
+    await withModel(o, reporter, async (model, name, store, onEvent) => {
       const { file, paths } = await runWordsExperiment({
-        backbone: model,
-        backboneName: name ?? basename(model.dir),
-        pretrained: name,
-        dataset,
-        store,
-        seeds: o.seeds,
-        setup: o.setup as 'unknown' | 'known',
-        crops: o.crops as 'none' | 'grid',
-        imageBatch: o.imageBatch,
+        ...sweepData(o, dataset, model, name, store, onEvent),
         train: { pairs: o.pairs },
         normalWords: o.normalWords,
         anomalyWords: o.anomalyWords,
         out: o.out,
-        onEvent,
       });
       return {
         experiment: 'words',
@@ -325,15 +238,15 @@ export function register(program: Command): void {
     .option('--iterations <n>', 't-SNE iterations, ≥ 250 (default 1000)', intOption('--iterations', 250, 100_000))
     .option('--tsne-method <m>', 'barnes_hut (default, as sklearn) | exact (O(n²), at most 5,000 points)')
     .requiredOption('--out <dir>', 'directory for tsne.json, tsne.svg and tsne.html');
-  addModelOptions(addDatasetOptions(tsneCmd, false)).action(
-    async (o: ModelCliOptions & DatasetCliOptions & { pairs: number; seed: number; withImages?: boolean; perplexity?: number; iterations?: number; tsneMethod?: string; out: string }) => {
+  addModelOptions(addImageBatchOption(addDatasetOptions(tsneCmd, false, ' (with --with-images)'))).action(
+    async (o: ModelCliOptions & ImageCliOptions & { pairs: number; seed: number; withImages?: boolean; perplexity?: number; iterations?: number; tsneMethod?: string; out: string }) => {
       if (o.tsneMethod !== undefined && o.tsneMethod !== 'exact' && o.tsneMethod !== 'barnes_hut') {
         throw new RwdaError(`--tsne-method must be exact or barnes_hut, got '${o.tsneMethod}'`);
       }
       if (o.withImages && o.dataset === undefined) throw new RwdaError('--with-images needs --dataset and its flags (as for rwda eval)');
       if (!o.withImages && o.dataset !== undefined) throw new RwdaError('--dataset given without --with-images: add --with-images to map the images too');
-      const dataset = o.withImages ? datasetSpec(o) : undefined;
-      await withModel(o, async (model, name, store, onEvent) => {
+      const dataset = o.withImages ? datasetSpecFromCli(o) : undefined;
+      await withModel(o, reporter, async (model, name, store, onEvent) => {
         const { file, paths } = await runTsneExperiment({
           backbone: model,
           backboneName: name ?? basename(model.dir),
