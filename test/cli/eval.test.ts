@@ -2,34 +2,21 @@
 // corrupt image: the three report files (validated), skipped images, numbers checked against
 // Detector.score + computeMetrics on the same files, a rerun that encodes no image view and
 // recomputes no seed, more seeds reusing the finished ones, the known-object setup, flag errors.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClipModel } from '../../src/clip/model.ts';
 import { computeMetrics } from '../../src/eval/metrics.ts';
 import { readRunResults, type RunResults } from '../../src/eval/report/index.ts';
 import { loadOrTrainDefaultDetector } from '../../src/method/train_detector.ts';
-import { comparable, mvtecTree, rwda, tinyModelDir } from '../eval/runner_fixture.ts';
+import { cliFixture, comparable, rwda, summaryOf } from '../eval/runner_fixture.ts';
 
-const TMP = mkdtempSync(join(tmpdir(), 'rwda-eval-cli-'));
-after(() => rmSync(TMP, { recursive: true, force: true }));
-const HOME = join(TMP, 'home');
-const CACHE = join(TMP, 'cache.sqlite');
-const MODEL = tinyModelDir(TMP);
-const TREE = mvtecTree(TMP);
-const OK = TREE.files - 1;
+const { tmp: TMP, home: HOME, cache: CACHE, model: MODEL, tree: TREE, ok: OK } = cliFixture('rwda-eval-cli-');
 
 const base = (out: string, extra: string[] = []): string[] => [
   'eval', '--model', MODEL, '--dataset', 'mvtec', '--root', TREE.root, '--pairs', '100', '--cache', CACHE, '--out', join(TMP, out), ...extra,
 ];
-
-function summaryOf(stdout: string): Record<string, any> {
-  const lines = stdout.split('\n').filter(Boolean);
-  assert.equal(lines.length, 1, stdout);
-  return JSON.parse(lines[0]!) as Record<string, any>;
-}
 
 /** Metrics of one seed recomputed through Detector.score on the category's files. */
 async function independentMetrics(

@@ -4,20 +4,15 @@
 // runner's summary). Kill points: after the second embedding batch (the process is held there by
 // the RWDA_TEST_PAUSE hook), inside seed 0's detector training (held), and wherever a free-running
 // process happens to be when seed 1 starts.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { readRunResults, type RunResults } from '../../src/eval/report/index.ts';
-import { comparable, mvtecTree, rwda, rwdaKilled, tinyModelDir, traceEvents } from '../eval/runner_fixture.ts';
+import { cliFixture, comparable, rwda, rwdaKilled, summaryOf, traceEvents } from '../eval/runner_fixture.ts';
 
-const TMP = mkdtempSync(join(tmpdir(), 'rwda-eval-resume-'));
-after(() => rmSync(TMP, { recursive: true, force: true }));
-const MODEL = tinyModelDir(TMP);
-const TREE = mvtecTree(TMP);
-const OK = TREE.files - 1;
+const { tmp: TMP, model: MODEL, tree: TREE, ok: OK } = cliFixture('rwda-eval-resume-');
 const VIEWS = 14;
 
 /** Every scenario gets its own cache, detector home and run directory. */
@@ -41,10 +36,6 @@ function inspect(cache: string): { integrity: string; imageRows: number; results
   } finally {
     db.close();
   }
-}
-
-function summaryOf(stdout: string): Record<string, any> {
-  return JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, any>;
 }
 
 let clean: RunResults;

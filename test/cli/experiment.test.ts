@@ -2,30 +2,17 @@
 // two-category MVTec tree (child processes, RWDA_HOME in a temp folder): the summary line, the
 // three files (JSON schema, well-formed SVG with the expected curves / cells / points, HTML), a
 // rerun that computes nothing, and the flag errors.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mvtecTree, rwda, rwdaKilled, tinyModelDir, traceEvents } from '../eval/runner_fixture.ts';
+import { cliFixture, rwda, rwdaKilled, summaryOf, traceEvents } from '../eval/runner_fixture.ts';
 import { attr, checkEnvelope, checkHeadline, checkXml, curvePath, elementsWithClass, subpaths } from '../eval/experiments_helpers.ts';
 
-const TMP = mkdtempSync(join(tmpdir(), 'rwda-experiment-cli-'));
-after(() => rmSync(TMP, { recursive: true, force: true }));
-const HOME = join(TMP, 'home');
-const CACHE = join(TMP, 'cache.sqlite');
-const MODEL = tinyModelDir(TMP);
-const TREE = mvtecTree(TMP);
-const OK = TREE.files - 1;
+const { tmp: TMP, home: HOME, cache: CACHE, model: MODEL, tree: TREE, ok: OK } = cliFixture('rwda-experiment-cli-');
 const OUT = join(TMP, 'out');
 
 const data = ['--model', MODEL, '--dataset', 'mvtec', '--root', TREE.root, '--cache', CACHE, '--out', OUT];
-
-function summaryOf(stdout: string): Record<string, any> {
-  const lines = stdout.split('\n').filter(Boolean);
-  assert.equal(lines.length, 1, stdout);
-  return JSON.parse(lines[0]!) as Record<string, any>;
-}
 
 function readJson(path: string): Record<string, any> {
   return JSON.parse(readFileSync(path, 'utf8')) as Record<string, any>;

@@ -1,8 +1,11 @@
 // Shared by the runner tests: the tiny-gelu model folder, a small MVTec-layout tree built from the
-// AD samples (two categories, a corrupt PNG among the anomalies), and a `rwda` child-process helper.
+// AD samples (two categories, a corrupt PNG among the anomalies), and `rwda` child-process helpers.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import { AD_SAMPLES, OPENCLIP_FIXTURES, REPO_ROOT } from '../helpers/paths.ts';
 
 /** tiny-gelu as a model folder: config + weights (copied: onnxruntime refuses weights behind a symlink) + vocab. */
@@ -51,6 +54,35 @@ export function mvtecTree(tmp: string): MvtecTree {
   const good = { grid: { normal: gridNormal, anomalous: gridAnomalous }, hazelnut: { normal: hzNormal, anomalous: hzAnomalous } };
   const files = gridNormal.length + gridAnomalous.length + 1 + hzNormal.length + hzAnomalous.length;
   return { root, files, corrupt, good };
+}
+
+/** What a CLI test file works in: a temp folder (removed after its tests) holding the model and the tree. */
+export interface CliFixture {
+  tmp: string;
+  /** RWDA_HOME of the child processes (detector cache). */
+  home: string;
+  /** The embedding cache file. */
+  cache: string;
+  model: string;
+  tree: MvtecTree;
+  /** Images of the tree that decode (all but the corrupt one). */
+  ok: number;
+}
+
+/** Builds a CliFixture under os.tmpdir() and registers its removal after the file's tests. */
+export function cliFixture(prefix: string): CliFixture {
+  const tmp = mkdtempSync(join(tmpdir(), prefix));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+  const model = tinyModelDir(tmp);
+  const tree = mvtecTree(tmp);
+  return { tmp, home: join(tmp, 'home'), cache: join(tmp, 'cache.sqlite'), model, tree, ok: tree.files - 1 };
+}
+
+/** The one JSON summary line a command prints on stdout (fails when there is not exactly one line). */
+export function summaryOf(stdout: string): Record<string, any> {
+  const lines = stdout.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, stdout);
+  return JSON.parse(lines[0]!) as Record<string, any>;
 }
 
 export interface Run {
