@@ -46,7 +46,7 @@ export type ImageInput = string | Uint8Array | DecodedImage | Float32Array;
 export interface EncodeOptions {
   /** L2-normalise each embedding (torch semantics, eps 1e-12). Default false: raw features. */
   normalize?: boolean;
-  /** Items per onnxruntime call (default: 64 prompts / 8 images). */
+  /** Items per onnxruntime call (default: 32 prompts / 8 images). */
   batchSize?: number;
   /** Called after each batch with (done, total). */
   onProgress?: (done: number, total: number) => void;

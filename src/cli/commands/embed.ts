@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { RwdaError } from '../../errors.ts';
 import { ClipModel } from '../../clip/model.ts';
+import { DEFAULT_TEXT_BATCH } from '../../clip/text_tower.ts';
 import { createProgress } from '../../util/progress.ts';
 import { readTexts, tokenizerFor, writeLines } from './tokenize.ts';
 
@@ -52,7 +53,7 @@ function addCommonOptions(cmd: Command, defaultBatch: number): Command {
 export function register(program: Command): void {
   const embed = program.command('embed').description('CLIP embeddings as JSON lines, in input order');
 
-  addCommonOptions(embed.command('text'), 64)
+  addCommonOptions(embed.command('text'), DEFAULT_TEXT_BATCH)
     .description('embed texts from arguments or stdin lines: {"text","embedding"} per line')
     .option('--vocab <path>', 'vocabulary: bpe_simple_vocab_16e6.txt.gz or a directory with vocab.json + merges.txt (default: the model directory)')
     .argument('[text...]', 'texts (use -- before texts that start with a dash)')
