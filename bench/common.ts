@@ -36,7 +36,7 @@ export async function bestMs(fn: () => Promise<unknown>, runs: number, warmup = 
 }
 
 /** onnxruntime's fp32 MatMul throughput in GFLOPS: a one-node 2048³ MatMul graph (constant B), best of `runs`. */
-export async function matmulPeakGflops(threads: number | undefined, runs = 8): Promise<number> {
+export async function matmulPeakGflops(threads: number | undefined, runs = 12): Promise<number> {
   const N = 2048;
   const b = new GraphBuilder('matmul_peak');
   const a = b.input('a', 'float', [N, N]);
