@@ -233,11 +233,6 @@ function treeState(dir: string): string {
 
 test(
   'a huggingface_hub snapshot (symlinks into ../../blobs) is used in place, offline: scores as from the download',
-  {
-    todo:
-      'fails in ClipModel.load: onnxruntime refuses external data behind the snapshot symlink ("External data path escapes ' +
-      'model directory"); src/clip/onnx/weights.ts must derive the external-data folder and file name from realpathSync(path)',
-  },
   async () => {
     assert.ok(firstStdout, 'needs the first-run test');
     const env = userEnv('hf-user', { HF_HUB_OFFLINE: '1' });

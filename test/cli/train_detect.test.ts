@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AD_SAMPLES, OPENCLIP_FIXTURES, REPO_ROOT } from '../helpers/paths.ts';
@@ -15,11 +15,12 @@ const HOME = join(TMP, 'home');
 const CACHE = join(TMP, 'cache.sqlite');
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
-/** A model folder as rwda expects it: config + weights (copied: onnxruntime refuses weights behind a symlink) + vocab. */
+/** A model folder as rwda expects it: config, weights (a symlink into the read-only fixtures, as in hub snapshots), vocab. */
 function modelFolder(name: 'tiny-gelu' | 'tiny-quickgelu'): string {
   const dir = join(TMP, name);
   mkdirSync(dir);
-  for (const f of ['open_clip_config.json', 'open_clip_model.safetensors']) copyFileSync(join(OPENCLIP_FIXTURES, name, f), join(dir, f));
+  copyFileSync(join(OPENCLIP_FIXTURES, name, 'open_clip_config.json'), join(dir, 'open_clip_config.json'));
+  symlinkSync(join(OPENCLIP_FIXTURES, name, 'open_clip_model.safetensors'), join(dir, 'open_clip_model.safetensors'));
   for (const f of ['vocab.json', 'merges.txt']) copyFileSync(join(OPENCLIP_FIXTURES, 'hf-tokenizer', f), join(dir, f));
   return dir;
 }

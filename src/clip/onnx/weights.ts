@@ -3,6 +3,7 @@
  * as-is become ONNX external data pointing straight into the safetensors file (ORT reads them
  * itself, so the bytes never pass through JS or the protobuf); everything else is materialised.
  */
+import { realpathSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { RwdaError } from '../../errors.ts';
 import type { TensorInfo } from '../safetensors.ts';
@@ -24,6 +25,7 @@ export interface WeightBinderOptions {
 /** Initializer factory for one graph and one checkpoint file. */
 export class WeightBinder {
   private readonly cache = new Map<string, string>();
+  private realPath: string | undefined;
   readonly mode: 'external' | 'inline';
   /** Bytes embedded in the model (inline tensors), for diagnostics. */
   inlineBytes = 0;
@@ -36,9 +38,19 @@ export class WeightBinder {
     this.mode = opts.mode ?? 'external';
   }
 
+  /**
+   * The weights file with symlinks resolved. onnxruntime resolves links itself and refuses external
+   * data that lands outside the folder it was given, which is exactly what a huggingface_hub snapshot
+   * (snapshots/<rev>/file → ../../blobs/<etag>) looks like.
+   */
+  private weightsPath(): string {
+    this.realPath ??= realpathSync(this.src.path);
+    return this.realPath;
+  }
+
   /** The folder ORT must resolve external data against (session option). */
   get folder(): string {
-    return dirname(this.src.path);
+    return dirname(this.weightsPath());
   }
 
   /** The tensor `key`, optionally restricted to rows [rowStart, rowEnd) of its first axis, reshaped to `dims` (default: its own shape). */
@@ -57,7 +69,7 @@ export class WeightBinder {
     const hint = opts.rows ? `${key}[${r0}:${r1}]` : key;
     let name: string;
     if (this.mode === 'external' && info.dtype === 'F32') {
-      name = this.b.external(hint, dims, { location: basename(this.src.path), offset: info.begin + r0 * rowLen * 4, length: count * 4 });
+      name = this.b.external(hint, dims, { location: basename(this.weightsPath()), offset: info.begin + r0 * rowLen * 4, length: count * 4 });
     } else {
       const all = this.opts.read(key);
       name = this.materialized(hint, opts.rows ? all.subarray(r0 * rowLen, r1 * rowLen) : all, dims);
