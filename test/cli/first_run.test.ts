@@ -186,6 +186,22 @@ test('second run: no request to the hub, the default detector is reused (not ret
   assert.match(r.stderr, /image views: 0 encoded, 8 from cache/);
 });
 
+test('tokenize and embed take the default model by name too: the cached copy, no request', async () => {
+  assert.ok(firstStdout, 'needs the first-run test');
+  const before = hub.log.length;
+  const tok = await rwda(['tokenize', '--', 'a photo of a damaged object'], userEnv(USER));
+  assert.equal(tok.code, 0, tok.stderr);
+  const { ids } = JSON.parse(tok.stdout.trim()) as { ids: number[] };
+  assert.equal(ids.length, 77);
+  assert.equal(ids[0], 49406);
+  const emb = await rwda(['embed', 'text', '--model', NAME, '--normalize', '--', 'a photo of a damaged object'], userEnv(USER));
+  assert.equal(emb.code, 0, emb.stderr);
+  const { embedding } = JSON.parse(emb.stdout.trim()) as { embedding: number[] };
+  assert.equal(embedding.length, 32, 'tiny-gelu embed_dim');
+  assert.ok(Math.abs(Math.hypot(...embedding) - 1) < 1e-5);
+  assert.equal(hub.log.length, before, 'no request: the model is cached');
+});
+
 test('offline with empty caches: a clear error naming the missing file and `rwda model pull`, no request', async () => {
   const requests = hub.log.length;
   const env = userEnv('offline', { HF_HUB_OFFLINE: '1' });

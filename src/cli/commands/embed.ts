@@ -8,10 +8,11 @@ import { RwdaError } from '../../errors.ts';
 import { ClipModel } from '../../clip/model.ts';
 import { DEFAULT_TEXT_BATCH } from '../../clip/text_tower.ts';
 import { createProgress } from '../../util/progress.ts';
-import { readTexts, tokenizerFor, writeLines } from './tokenize.ts';
+import { modelDirOf, readTexts, tokenizerFor, writeLines } from './tokenize.ts';
+import { DEFAULT_MODEL } from '../../clip/hub/index.ts';
 
 interface CommonOpts {
-  model: string;
+  model?: string;
   normalize?: boolean;
   threads?: number;
   batchSize?: number;
@@ -43,7 +44,7 @@ function positiveInt(name: string) {
 
 function addCommonOptions(cmd: Command, defaultBatch: number): Command {
   return cmd
-    .requiredOption('--model <dir>', 'model directory (open_clip_config.json + open_clip_model.safetensors)')
+    .option('--model <name|dir>', `model name or directory (default ${DEFAULT_MODEL}; downloaded when missing)`)
     .option('--normalize', 'L2-normalise each embedding')
     .option('--threads <n>', 'onnxruntime intra-op threads (default: one per core)', positiveInt('--threads'))
     .option('--batch-size <n>', `items per onnxruntime call (default ${defaultBatch})`, positiveInt('--batch-size'));
@@ -58,9 +59,10 @@ export function register(program: Command): void {
     .option('--vocab <path>', 'vocabulary: bpe_simple_vocab_16e6.txt.gz or a directory with vocab.json + merges.txt (default: the model directory)')
     .argument('[text...]', 'texts (use -- before texts that start with a dash)')
     .action(async (args: string[], opts: CommonOpts & { vocab?: string }) => {
-      const tokenizer = tokenizerFor(opts.model, opts.vocab);
+      const dir = await modelDirOf(opts.model);
+      const tokenizer = tokenizerFor(dir, opts.vocab);
       const texts = await readTexts(args);
-      const model = await ClipModel.load(opts.model, { towers: 'text', tokenizer, intraOpNumThreads: opts.threads });
+      const model = await ClipModel.load(dir, { towers: 'text', tokenizer, intraOpNumThreads: opts.threads });
       try {
         const progress = createProgress({ total: texts.length, unit: 'texts', label: 'embed' });
         const emb = await model.encodeText(texts, { normalize: opts.normalize, batchSize: opts.batchSize, onProgress: (d) => progress.update(d) });
@@ -75,7 +77,7 @@ export function register(program: Command): void {
     .description('embed image files: {"file","embedding"} per line; unreadable images are reported on stderr and skipped (exit 1)')
     .argument('<file...>', 'image files')
     .action(async (files: string[], opts: CommonOpts) => {
-      const model = await ClipModel.load(opts.model, { towers: 'vision', intraOpNumThreads: opts.threads });
+      const model = await ClipModel.load(await modelDirOf(opts.model), { towers: 'vision', intraOpNumThreads: opts.threads });
       let failed = 0;
       try {
         const batchSize = opts.batchSize ?? 8;

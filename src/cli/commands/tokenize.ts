@@ -1,6 +1,7 @@
-/** `rwda tokenize --model DIR [TEXT...]`: open_clip token ids as JSON lines `{"text","ids"}`. */
+/** `rwda tokenize [--model NAME|DIR] [TEXT...]`: open_clip token ids as JSON lines `{"text","ids"}`. */
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
+import { DEFAULT_MODEL, resolveModel } from '../../clip/hub/index.ts';
 import { RwdaError } from '../../errors.ts';
 import { loadModelDirConfig } from '../../clip/config.ts';
 import { ClipTokenizer } from '../../clip/tokenizer/index.ts';
@@ -16,6 +17,11 @@ export async function readTexts(args: string[]): Promise<string[]> {
   const lines = all.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+}
+
+/** The local directory of `--model` (a pretrained name, pulled on demand, or a directory); default the default model. */
+export async function modelDirOf(nameOrDir: string | undefined): Promise<string> {
+  return (await resolveModel(nameOrDir ?? DEFAULT_MODEL)).dir;
 }
 
 /** The tokenizer for a model directory, or from `--vocab` (a .gz file or a directory with vocab.json + merges.txt). */
@@ -48,12 +54,13 @@ export function register(program: Command): void {
   program
     .command('tokenize')
     .description('print open_clip token ids (context length, SOT/EOT, zero padding) as JSON lines {"text","ids"}; texts from arguments or stdin lines')
-    .requiredOption('--model <dir>', 'model directory (open_clip_config.json, vocabulary)')
+    .option('--model <name|dir>', `model name or directory (default ${DEFAULT_MODEL}; downloaded when missing)`)
     .option('--vocab <path>', 'vocabulary: bpe_simple_vocab_16e6.txt.gz or a directory with vocab.json + merges.txt (default: the model directory)')
     .argument('[text...]', 'texts to tokenize (use -- before texts that start with a dash)')
-    .action(async (texts: string[], opts: { model: string; vocab?: string }) => {
-      const cfg = loadModelDirConfig(opts.model);
-      const tokenizer = tokenizerFor(opts.model, opts.vocab);
+    .action(async (texts: string[], opts: { model?: string; vocab?: string }) => {
+      const dir = await modelDirOf(opts.model);
+      const cfg = loadModelDirConfig(dir);
+      const tokenizer = tokenizerFor(dir, opts.vocab);
       const input = await readTexts(texts);
       const C = cfg.text.contextLength;
       const batch = tokenizer.tokenize(input, C);
