@@ -35,6 +35,20 @@ export async function bestMs(fn: () => Promise<unknown>, runs: number, warmup = 
   return best;
 }
 
+/** Best wall time in ms of each function over `rounds` rounds that call them in turn (after one warm-up round). */
+export async function bestOfInterleaved(fns: Array<() => Promise<unknown>>, rounds: number): Promise<number[]> {
+  for (const fn of fns) await fn();
+  const best = fns.map(() => Infinity);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < fns.length; i++) {
+      const t = performance.now();
+      await fns[i]!();
+      best[i] = Math.min(best[i]!, performance.now() - t);
+    }
+  }
+  return best;
+}
+
 /** onnxruntime's fp32 MatMul throughput in GFLOPS: a one-node 2048³ MatMul graph (constant B), best of `runs`. */
 export async function matmulPeakGflops(threads: number | undefined, runs = 12): Promise<number> {
   const N = 2048;
