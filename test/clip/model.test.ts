@@ -2,10 +2,11 @@
 // normalisation and logits, all against open_clip goldens.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backboneFingerprint } from '../../src/clip/fingerprint.ts';
+import { SafetensorsFile, writeSafetensors } from '../../src/clip/safetensors.ts';
 import { ClipModel } from '../../src/index.ts';
 import { OPENCLIP_FIXTURES } from '../helpers/paths.ts';
 import { assertClose, concat, f32, HF_TOKENIZER_DIR, loadGoldens, minRowCosine, modelDir, TINY_MODELS, TOL, VOCAB_GZ } from './towers_goldens.ts';
@@ -105,5 +106,30 @@ test('ClipModel.fingerprint is the backbone fingerprint of its directory', async
     if (saved === undefined) delete process.env.RWDA_HOME;
     else process.env.RWDA_HOME = saved;
     rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test('ClipModel: a NaN weight is reported by name with validateWeights, and as non-finite output without', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rwda-nan-'));
+  try {
+    const src = SafetensorsFile.open(join(modelDir('tiny-gelu'), 'open_clip_model.safetensors'));
+    const bad = 'transformer.resblocks.0.mlp.c_fc.weight';
+    const tensors = src.keys().map((name) => {
+      const data = src.getFloat32(name);
+      if (name === bad) data[5] = NaN;
+      return { name, shape: src.info(name).shape, data };
+    });
+    src.close();
+    writeSafetensors(join(dir, 'open_clip_model.safetensors'), tensors);
+    copyFileSync(join(modelDir('tiny-gelu'), 'open_clip_config.json'), join(dir, 'open_clip_config.json'));
+    await assert.rejects(ClipModel.load(dir, { validateWeights: true }), new RegExp(`'${bad.replaceAll('.', '\\.')}' holds a non-finite value`));
+    const model = await ClipModel.load(dir, { vocab: VOCAB_GZ, towers: 'text' });
+    try {
+      await assert.rejects(model.encodeText(['a photo of a object']), /non-finite value in embeddings/);
+    } finally {
+      await model.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
