@@ -16,7 +16,8 @@ export const OUT_DIR = join(REPO, 'bench', 'out');
 /** The random full-size ViT-B-16-plus-240 model directory, generated once (about 20 s) and reused. */
 export function ensureBenchModel(): string {
   if (!existsSync(join(BENCH_MODEL_DIR, 'open_clip_model.safetensors'))) {
-    const vocab = resolve(REPO, '..', 'shared', 'fixtures', 'openclip', 'bpe_simple_vocab_16e6.txt.gz');
+    const shared = process.env.RWDA_SHARED ?? resolve(REPO, '..', 'shared');
+    const vocab = join(shared, 'fixtures', 'openclip', 'bpe_simple_vocab_16e6.txt.gz');
     process.stderr.write(`bench: writing a random ${BENCH_ARCH} to ${BENCH_MODEL_DIR} ...\n`);
     writeRandomModel({ arch: BENCH_ARCH, seed: 1, vocab, out: BENCH_MODEL_DIR, quiet: true });
   }
