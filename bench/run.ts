@@ -13,11 +13,15 @@ interface BenchModule {
   fn: string;
   /** Whether it takes { threads, peakGflops }. */
   sharesPeak?: boolean;
+  /** Fixed options for the module (e.g. sizes that keep the whole run short). */
+  opts?: Record<string, unknown>;
 }
 
 const MODULES: BenchModule[] = [
   { name: 'backbone', file: './backbone.ts', fn: 'benchBackbone', sharesPeak: true },
   { name: 'fnn', file: './fnn.ts', fn: 'benchFnn' },
+  // 2,000 points only: the 20,000-point map takes minutes (`node --import tsx bench/tsne.ts 20000`).
+  { name: 'tsne', file: './tsne.ts', fn: 'benchTsne', opts: { sizes: [2000] } },
 ];
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -41,8 +45,24 @@ for (const m of selected) {
   const mod = (await import(url.href)) as Record<string, (opts?: Record<string, unknown>) => Promise<Record<string, unknown>>>;
   const run = mod[m.fn];
   if (typeof run !== 'function') throw new Error(`${m.file} does not export ${m.fn}()`);
-  const result = await run(m.sharesPeak ? { threads, peakGflops: peak } : {});
+  const result = await run({ ...(m.sharesPeak ? { threads, peakGflops: peak } : {}), ...m.opts });
   all[m.name] = result;
   process.stdout.write(`${m.name}: wrote ${writeResult(m.name, result)}\n`);
 }
+const firstRun = firstRunEstimate(all);
+if (firstRun) {
+  all.first_run = firstRun;
+  process.stdout.write(`first run (default detector, after the download): ≈ ${firstRun.seconds} s = ${firstRun.pairs * 2} prompts × ${firstRun.text_ms_per_prompt} ms + FNN ${firstRun.fnn_train_s} s\n`);
+}
 writeResult('all', all);
+
+/** The default detector's training time from this run's figures: 2 × 10,000 prompts through the text tower, then the FNN. */
+function firstRunEstimate(results: Record<string, unknown>): { pairs: number; text_ms_per_prompt: number; fnn_train_s: number; seconds: number } | undefined {
+  const text = (results.backbone as { text?: Record<string, number> } | undefined)?.text;
+  const fnn = results.fnn as Record<string, number> | undefined;
+  const ms = text?.pairs_shared_ms_per_prompt ?? text?.dynamic_ms_per_prompt;
+  const fnnS = fnn?.fnn_train_10k_pairs_2_epochs_s_median;
+  if (ms === undefined || fnnS === undefined) return undefined;
+  const pairs = 10_000;
+  return { pairs, text_ms_per_prompt: ms, fnn_train_s: fnnS, seconds: round((2 * pairs * ms) / 1000 + fnnS, 0) };
+}
