@@ -17,6 +17,7 @@ import type { KernelOptions } from './onnx/transformer.ts';
 import { decodeImage, preprocessImage, type DecodedImage } from './preprocess/index.ts';
 import { ClipTokenizer, type TokenBatch } from './tokenizer/index.ts';
 import { TextTower } from './text_tower.ts';
+import { PairTextTower, type PairFeatures, type TextPair } from './text_pairs.ts';
 import { VisionTower, type PixelOutputs } from './vision_tower.ts';
 
 export interface ClipModelLoadOptions {
@@ -69,6 +70,8 @@ export interface EncodeOptions {
 export class ClipModel {
   private tokenizerCache: ClipTokenizer | undefined;
   private fingerprintCache: string | undefined;
+  /** The prefix-sharing text session, created on the first encodeTextPairs. */
+  private pairTower: Promise<PairTextTower> | undefined;
 
   private constructor(
     /** The model directory. */
@@ -152,6 +155,25 @@ export class ClipModel {
     return this.finish(flat, rows.length, opts.normalize);
   }
 
+  /**
+   * Text embeddings of prompt pairs: the same values as encodeText of each prompt, with the tokens
+   * the two prompts share before their first difference run once per pair (see text_pairs.ts).
+   * `batchSize` counts prompts, two per pair; progress is reported in pairs.
+   */
+  async encodeTextPairs(pairs: readonly TextPair[], opts: EncodeOptions = {}): Promise<PairFeatures<Float32Array[]>> {
+    this.requireText();
+    const { intraOpNumThreads, kernels, weightMode, session } = this.opts;
+    this.pairTower ??= PairTextTower.fromCheckpoint(this.config, this.weightsPath, { kernels, weightMode, session: { ...(session ?? {}), intraOpNumThreads } }).catch((err: unknown) => {
+      this.pairTower = undefined;
+      throw err;
+    });
+    const tower = await this.pairTower;
+    const normal = batchRows(this.tokenize(pairs.map((p) => p.normal)));
+    const anomaly = batchRows(this.tokenize(pairs.map((p) => p.anomaly)));
+    const r = await tower.encodeIdPairs(normal, anomaly, { batchSize: opts.batchSize, onProgress: opts.onProgress });
+    return { normal: this.finish(r.normal, pairs.length, opts.normalize), anomaly: this.finish(r.anomaly, pairs.length, opts.normalize) };
+  }
+
   /** open_clip's val transform: decode (if needed) → resize → centre crop → RGB → normalise; [3, S, S]. */
   async preprocess(image: string | Uint8Array | DecodedImage): Promise<Float32Array> {
     const img = typeof image === 'string' || image instanceof Uint8Array ? await decodeImage(image, { maxPixels: this.opts.maxPixels }) : image;
@@ -198,11 +220,13 @@ export class ClipModel {
 
   /** Releases both onnxruntime sessions. */
   async dispose(): Promise<void> {
-    const { text, vision } = this;
+    const { text, vision, pairTower } = this;
     this.text = undefined;
     this.vision = undefined;
+    this.pairTower = undefined;
     await text?.dispose();
     await vision?.dispose();
+    await (await pairTower?.catch(() => undefined))?.dispose();
   }
 
   private finish(flat: Float32Array, n: number, normalize: boolean | undefined): Float32Array[] {
