@@ -35,6 +35,12 @@ export interface AugmentOptions extends PromptPairOptions, RandomWordOptions {
   independent?: boolean;
   /** Which of the five slots get a word (default all five); a disabled slot is left out. */
   slots?: readonly boolean[];
+  /**
+   * Object names for a category-agnostic detector in the known-object setup (exclusive with
+   * `object`): pair i uses objects[i mod k]. Cycling uses no random numbers, so the random words
+   * of pair i are the same as with a single object name.
+   */
+  objects?: readonly string[];
 }
 
 /** Number of random-word slots in the augmentation template. */
@@ -97,6 +103,27 @@ export function fillTemplate(words: readonly string[], state: string): string {
   return joinWords([w0, 'a', w1, 'photo', w2, 'of', w3, state, w4]);
 }
 
+/** Validated `objects` (RwdaError names the bad entry); undefined when not given. */
+function checkObjects(opts: Omit<AugmentOptions, 'n'>): string[] | undefined {
+  const { objects } = opts;
+  if (objects === undefined) return undefined;
+  if (opts.object !== undefined) throw new RwdaError('prompts: give either object or objects, not both');
+  if (!Array.isArray(objects) || objects.length === 0) {
+    throw new RwdaError(`prompts: objects must be a non-empty array of object names, got ${JSON.stringify(objects)}`);
+  }
+  const seen = new Set<string>();
+  return objects.map((o: unknown, i) => {
+    if (typeof o !== 'string' || joinWords([o]) === '') {
+      throw new RwdaError(`prompts: objects[${i}] must be a non-empty object name, got ${JSON.stringify(o)}`);
+    }
+    const name = joinWords([o]);
+    // A repeated name would silently weight that object twice in the training set.
+    if (seen.has(name)) throw new RwdaError(`prompts: objects[${i}] repeats ${JSON.stringify(name)}`);
+    seen.add(name);
+    return name;
+  });
+}
+
 function checkSlots(slots: readonly boolean[] | undefined): readonly boolean[] {
   if (slots === undefined) return new Array<boolean>(AUGMENT_SLOTS).fill(true);
   if (!Array.isArray(slots) || slots.length !== AUGMENT_SLOTS || slots.some((s) => typeof s !== 'boolean')) {
@@ -111,10 +138,12 @@ function checkSlots(slots: readonly boolean[] | undefined): readonly boolean[] {
  * PRNG use: Rng(seed) is forked into a normal-word stream and an anomaly-word stream; pair i takes
  * the next words of those streams in order. Pair i therefore depends only on pairs 0..i-1, so any
  * n gives a prefix of a longer run, and the normal prompts are the same with `independent` on or off.
+ * With `objects`, pair i uses objects[i mod k] and the same random words as without them.
  */
 export function iterAugmentedPairs(opts: Omit<AugmentOptions, 'n'>): Generator<PromptPair, never, undefined> {
   // Validation happens here, eagerly; a generator body would only run at the first next().
-  const states = resolveStates(opts);
+  const objects = checkObjects(opts);
+  const stateList = objects === undefined ? [resolveStates(opts)] : objects.map((object) => resolveStates({ ...opts, object }));
   const spec = wordSpec(opts);
   const slots = checkSlots(opts.slots);
   const independent = opts.independent ?? PROMPT_DEFAULTS.independentWords;
@@ -128,7 +157,8 @@ export function iterAugmentedPairs(opts: Omit<AugmentOptions, 'n'>): Generator<P
   const anomalyStream = root.fork();
   const draw = (rng: Rng): string[] => slots.map((on) => (on ? randomWord(rng, spec) : ''));
   return (function* () {
-    for (;;) {
+    for (let i = 0; ; i = (i + 1) % stateList.length) {
+      const states = stateList[i]!;
       const wn = draw(normalStream);
       const wa = independent ? draw(anomalyStream) : wn;
       yield { normal: fillTemplate(wn, states.normal), anomaly: fillTemplate(wa, states.anomaly) };

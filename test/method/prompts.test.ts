@@ -254,3 +254,69 @@ test('option validation raises RwdaError naming the field', () => {
   // The iterator validates eagerly, not at the first next().
   assert.throws(() => iterAugmentedPairs({ seed: 0, minLength: 9, maxLength: 1 }), RwdaError);
 });
+
+test('objects: pair i uses objects[i mod k] with the same random words as a single object name', () => {
+  const objects = ['bottle', 'metal nut', 'screw'];
+  const cycled = augmentedPairs({ n: 7, seed: 11, objects });
+  const plain = augmentedPairs({ n: 7, seed: 11 });
+  for (let i = 0; i < 7; i++) {
+    const o = objects[i % 3]!;
+    assert.equal(cycled[i]!.normal, plain[i]!.normal.replace(/ a object( |$)/u, ` a ${o}$1`), `pair ${i}`);
+    assert.equal(cycled[i]!.anomaly, plain[i]!.anomaly.replace(/ a damaged object( |$)/u, ` a damaged ${o}$1`), `pair ${i}`);
+  }
+  // Independent words: the anomaly stream is untouched by the cycling too.
+  const ci = augmentedPairs({ n: 4, seed: 3, objects: ['cable', 'pill'], independent: true });
+  const pi = augmentedPairs({ n: 4, seed: 3, independent: true });
+  assert.equal(ci[1]!.anomaly, pi[1]!.anomaly.replace('a damaged object', 'a damaged pill'));
+  // One name behaves exactly like `object`; names are normalised like object names.
+  assert.deepEqual(augmentedPairs({ n: 5, seed: 2, objects: ['metal nut'] }), augmentedPairs({ n: 5, seed: 2, object: 'metal nut' }));
+  assert.deepEqual(augmentedPairs({ n: 3, seed: 2, objects: ['  metal   nut ', 'pill'] }), augmentedPairs({ n: 3, seed: 2, objects: ['metal nut', 'pill'] }));
+});
+
+test('objects: stored expectation for seed 0 (forever)', () => {
+  assert.deepEqual(augmentedPairs({ n: 3, seed: 0, objects: ['bottle', 'metal nut'] }), [
+    {
+      normal: 'o0fuh a 3zc7rxel photo pkpd6nl5 of 4s3hn2e8c3 a bottle cpx9j3',
+      anomaly: 'o0fuh a 3zc7rxel photo pkpd6nl5 of 4s3hn2e8c3 a damaged bottle cpx9j3',
+    },
+    {
+      normal: 'p4kh0ukk9n a 4dnsn photo fht3qrs0k of 933w95gn a metal nut guteph70',
+      anomaly: 'p4kh0ukk9n a 4dnsn photo fht3qrs0k of 933w95gn a damaged metal nut guteph70',
+    },
+    {
+      normal: 'j3urmogdiu a kagvsm photo xyzb66fib of 11ctc9su a bottle enhdzo',
+      anomaly: 'j3urmogdiu a kagvsm photo xyzb66fib of 11ctc9su a damaged bottle enhdzo',
+    },
+  ]);
+});
+
+test('objects: prefix-stable and deterministic', () => {
+  const objects = ['a', 'b c', 'd', 'e'];
+  const long = augmentedPairs({ n: 1000, seed: 9, objects });
+  assert.deepEqual(augmentedPairs({ n: 13, seed: 9, objects }), long.slice(0, 13));
+  assert.deepEqual(augmentedPairs({ n: 1000, seed: 9, objects }), long);
+  const counts = new Map<string, number>();
+  for (const p of long) {
+    const m = / a (b c|[ade]) /u.exec(p.normal);
+    assert.ok(m, p.normal);
+    counts.set(m[1]!, (counts.get(m[1]!) ?? 0) + 1);
+  }
+  assert.deepEqual(Object.fromEntries(counts), { a: 250, 'b c': 250, d: 250, e: 250 });
+});
+
+test('objects: validation names the problem', () => {
+  const bad: Array<[Record<string, unknown>, RegExp]> = [
+    [{ objects: [] }, /objects must be a non-empty array/],
+    [{ objects: 'bottle' }, /objects must be a non-empty array/],
+    [{ objects: ['bottle', ' '] }, /objects\[1\] must be a non-empty object name/],
+    [{ objects: ['bottle', 3] }, /objects\[1\]/],
+    [{ objects: ['metal nut', 'metal  nut'] }, /objects\[1\] repeats "metal nut"/],
+    [{ objects: ['bottle'], object: 'bottle' }, /either object or objects/],
+    [{ objects: ['bottle'], normalWord: 'a damaged' }, /normalWord and anomalyWord/],
+  ];
+  for (const [extra, re] of bad) {
+    const opts = { n: 3, seed: 0, ...extra } as unknown as Parameters<typeof augmentedPairs>[0];
+    assert.throws(() => augmentedPairs(opts), (e: unknown) => e instanceof RwdaError && re.test(e.message), JSON.stringify(extra));
+  }
+  assert.throws(() => iterAugmentedPairs({ seed: 0, objects: [] }), RwdaError);
+});
