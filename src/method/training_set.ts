@@ -22,6 +22,8 @@ export interface TrainingSetOptions extends RandomWordOptions {
   anomalyWord?: string;
   /** Separate random words for the anomaly prompt (default false). */
   independentWords?: boolean;
+  /** Object names cycled over the pairs instead of "object" (see augmentedPairs). */
+  objects?: readonly string[];
   /** Cache of text embeddings: texts already there are not encoded again. */
   store?: EmbeddingStore;
   /** Prompts per text-tower call. */
@@ -59,6 +61,7 @@ export async function buildTrainingSet(backbone: Backbone, opts: TrainingSetOpti
     normalWord: opts.normalWord,
     anomalyWord: opts.anomalyWord,
     independent: opts.independentWords,
+    objects: opts.objects,
     alphabet: opts.alphabet,
     minLength: opts.minLength,
     maxLength: opts.maxLength,
