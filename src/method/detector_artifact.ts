@@ -36,8 +36,10 @@ export interface DetectorMeta {
   prompts: {
     normalWord: string;
     anomalyWord: string;
-    /** The object word of the training prompts ("object": the detector is object-agnostic). */
+    /** The object word of the training prompts ("object": the detector is object-agnostic); unused when `objects` is there. */
     object: string;
+    /** Known object names cycled over the training pairs instead of `object` (absent: not used). */
+    objects?: string[];
     pairs: number;
     seed: number;
     independentWords: boolean;
@@ -108,6 +110,9 @@ export function validateMeta(json: unknown, file: string): DetectorMeta {
   str(p, 'prompts.', 'normalWord', false);
   str(p, 'prompts.', 'anomalyWord', false);
   str(p, 'prompts.', 'object');
+  if (p.objects !== undefined && (!Array.isArray(p.objects) || p.objects.length === 0 || p.objects.some((o) => typeof o !== 'string' || o.length === 0))) {
+    bad('prompts.objects', `must be a non-empty array of non-empty strings, got ${JSON.stringify(p.objects)}`);
+  }
   int(p, 'prompts.', 'pairs', 1);
   int(p, 'prompts.', 'seed', 0);
   if (typeof p.independentWords !== 'boolean') bad('prompts.independentWords', 'must be true or false');

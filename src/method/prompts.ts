@@ -103,25 +103,31 @@ export function fillTemplate(words: readonly string[], state: string): string {
   return joinWords([w0, 'a', w1, 'photo', w2, 'of', w3, state, w4]);
 }
 
-/** Validated `objects` (RwdaError names the bad entry); undefined when not given. */
-function checkObjects(opts: Omit<AugmentOptions, 'n'>): string[] | undefined {
-  const { objects } = opts;
-  if (objects === undefined) return undefined;
-  if (opts.object !== undefined) throw new RwdaError('prompts: give either object or objects, not both');
+/**
+ * Validated object names for `objects` (normalised like objectName's output; RwdaError names the
+ * bad entry, prefixed by `field`).
+ */
+export function objectNames(objects: readonly string[], field = 'objects'): string[] {
   if (!Array.isArray(objects) || objects.length === 0) {
-    throw new RwdaError(`prompts: objects must be a non-empty array of object names, got ${JSON.stringify(objects)}`);
+    throw new RwdaError(`prompts: ${field} must be a non-empty array of object names, got ${JSON.stringify(objects)}`);
   }
   const seen = new Set<string>();
   return objects.map((o: unknown, i) => {
     if (typeof o !== 'string' || joinWords([o]) === '') {
-      throw new RwdaError(`prompts: objects[${i}] must be a non-empty object name, got ${JSON.stringify(o)}`);
+      throw new RwdaError(`prompts: ${field}[${i}] must be a non-empty object name, got ${JSON.stringify(o)}`);
     }
     const name = joinWords([o]);
     // A repeated name would silently weight that object twice in the training set.
-    if (seen.has(name)) throw new RwdaError(`prompts: objects[${i}] repeats ${JSON.stringify(name)}`);
+    if (seen.has(name)) throw new RwdaError(`prompts: ${field}[${i}] repeats ${JSON.stringify(name)}`);
     seen.add(name);
     return name;
   });
+}
+
+function checkObjects(opts: Omit<AugmentOptions, 'n'>): string[] | undefined {
+  if (opts.objects === undefined) return undefined;
+  if (opts.object !== undefined) throw new RwdaError('prompts: give either object or objects, not both');
+  return objectNames(opts.objects);
 }
 
 function checkSlots(slots: readonly boolean[] | undefined): readonly boolean[] {

@@ -14,6 +14,7 @@ import { Detector } from './detector.ts';
 import { DETECTOR_FORMAT, DETECTOR_FORMAT_VERSION, packageVersion, type DetectorMeta } from './detector_artifact.ts';
 import { resolveConfig, type FnnConfig } from './fnn/config.ts';
 import { trainFnn } from './fnn/train.ts';
+import { objectNames } from './prompts.ts';
 import { checkPairs, buildTrainingSet } from './training_set.ts';
 
 /** Progress of trainDetector: embedding the prompt pairs, then the FNN's optimiser steps. */
@@ -35,6 +36,11 @@ export interface TrainDetectorOptions {
   words?: { normal?: string; anomaly?: string };
   /** Separate random words for the anomaly prompt of each pair (default false). */
   independentWords?: boolean;
+  /**
+   * Known object names for the training prompts instead of "object" (default: none): pair i uses
+   * trainObjects[i mod k], so the detector stays one category-agnostic FNN (augmentedPairs `objects`).
+   */
+  trainObjects?: readonly string[];
   hidden?: readonly number[];
   dropout?: number;
   lr?: number;
@@ -74,11 +80,14 @@ export function resolveTrainSettings(opts: TrainDetectorOptions = {}): TrainSett
   });
   const independentWords = opts.independentWords ?? PROMPT_DEFAULTS.independentWords;
   if (typeof independentWords !== 'boolean') throw new RwdaError('independentWords must be true or false');
+  // Left out entirely when not given, so the settings (and default-detector hash) of older detectors stay the same.
+  const objects = opts.trainObjects === undefined ? {} : { objects: objectNames(opts.trainObjects, 'trainObjects') };
   return {
     prompts: {
       normalWord: opts.words?.normal ?? PROMPT_DEFAULTS.normalWord,
       anomalyWord: opts.words?.anomaly ?? PROMPT_DEFAULTS.anomalyWord,
       object: PROMPT_DEFAULTS.unknownObject,
+      ...objects,
       pairs: checkPairs(opts.pairs ?? PROMPT_DEFAULTS.pairs),
       seed,
       independentWords,
@@ -112,6 +121,7 @@ export async function trainDetector(backbone: Backbone, opts: TrainDetectorOptio
     normalWord: prompts.normalWord,
     anomalyWord: prompts.anomalyWord,
     independentWords: prompts.independentWords,
+    objects: prompts.objects,
     store: opts.store,
     batchSize: opts.textBatchSize,
     onProgress: (done, total) => opts.onProgress?.({ phase: 'embed', done, total }),
