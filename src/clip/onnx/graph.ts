@@ -7,8 +7,10 @@ import onnxProto from 'onnx-proto';
 const { onnx } = onnxProto;
 
 /** ONNX TensorProto element types we use. */
-export const DType = { float: 1, int32: 6, int64: 7, bool: 9 } as const;
+export const DType = { float: 1, int32: 6, int64: 7, bool: 9, double: 11 } as const;
 export type DTypeName = keyof typeof DType;
+/** The floating element types a graph can compute in (float32, float64). */
+export type FloatDTypeName = 'float' | 'double';
 
 /** A dimension: a fixed size, or a symbolic name for a dynamic axis. */
 export type Dim = number | string;
@@ -42,6 +44,18 @@ export interface NodeOptions {
   outputs?: number;
   /** Explicit output names (overrides `outputs`). */
   outputNames?: string[];
+  /** Name hint for generated output names (default: the op type). */
+  hint?: string;
+}
+
+export interface OutputOptions {
+  /**
+   * Rename the producing node's output to the graph-output name instead of inserting an Identity
+   * (which copies the tensor on every run). Falls back to an Identity when `value` has no producing
+   * node (a graph input or initializer) or is already a graph output. The old name must not be used
+   * as an input afterwards.
+   */
+  renameInPlace?: boolean;
 }
 
 function toAttributeProto(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
@@ -72,7 +86,7 @@ function valueInfo(name: string, dtype: DTypeName, dims: Dim[]): onnxProto.onnx.
   };
 }
 
-function bytesOf(data: Float32Array | Int32Array | BigInt64Array): Uint8Array {
+function bytesOf(data: Float32Array | Float64Array | Int32Array | BigInt64Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
@@ -119,22 +133,29 @@ export class GraphBuilder {
   }
 
   /** Declares `value` as a graph output under `name` (an Identity is inserted when the names differ). */
-  output(value: string, name: string, dtype: DTypeName, dims: Dim[]): string {
+  output(value: string, name: string, dtype: DTypeName, dims: Dim[], opts: OutputOptions = {}): string {
     if (value !== name) {
       if (this.names.has(name)) throw new Error(`duplicate value name ${name}`);
       this.names.add(name);
-      this.nodes.push({ opType: 'Identity', input: [value], output: [name], name: `out/${name}` });
+      const producer = opts.renameInPlace && !this.outputs.some((o) => o.name === value) ? this.nodes.find((n) => n.output?.includes(value)) : undefined;
+      if (producer) {
+        producer.output = producer.output!.map((o) => (o === value ? name : o));
+        for (const n of this.nodes) n.input = n.input?.map((i) => (i === value ? name : i));
+      } else {
+        this.nodes.push({ opType: 'Identity', input: [value], output: [name], name: `out/${name}` });
+      }
     }
     this.outputs.push(valueInfo(name, dtype, dims));
     return name;
   }
 
-  /** An initializer whose bytes are embedded in the model. */
-  constant(hint: string, data: Float32Array | Int32Array | BigInt64Array, dims: number[]): string {
+  /** An initializer whose bytes are embedded in the model (element type from the array: float, double, int32, int64). */
+  constant(hint: string, data: Float32Array | Float64Array | Int32Array | BigInt64Array, dims: number[]): string {
     const count = dims.reduce((a, b) => a * b, 1);
     if (count !== data.length) throw new Error(`constant ${hint}: ${data.length} values for dims [${dims}]`);
     const name = this.fresh(hint);
-    const dataType = data instanceof Float32Array ? DType.float : data instanceof Int32Array ? DType.int32 : DType.int64;
+    const dataType =
+      data instanceof Float32Array ? DType.float : data instanceof Float64Array ? DType.double : data instanceof Int32Array ? DType.int32 : DType.int64;
     this.initializers.push({ name, dataType, dims, rawData: bytesOf(data) });
     return name;
   }
@@ -163,14 +184,19 @@ export class GraphBuilder {
     return this.constant(hint, BigInt64Array.from(values, (v) => BigInt(v)), dims);
   }
 
-  /** float32 scalar constant. */
-  scalar(hint: string, value: number): string {
-    return this.constant(hint, Float32Array.of(value), []);
+  /** Scalar constant, float32 unless `dtype` says 'double'. */
+  scalar(hint: string, value: number, dtype: FloatDTypeName = 'float'): string {
+    return this.constant(hint, dtype === 'double' ? Float64Array.of(value) : Float32Array.of(value), []);
+  }
+
+  /** A float constant in `dtype` from any numbers (rounded to float32 for 'float'). */
+  floatConstant(hint: string, data: ArrayLike<number>, dims: number[], dtype: FloatDTypeName): string {
+    return this.constant(hint, dtype === 'double' ? Float64Array.from(data) : Float32Array.from(data), dims);
   }
 
   /** Adds a node; returns its output names (one per output). Empty-string inputs mark omitted optional inputs. */
   nodeN(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, opts: NodeOptions = {}): string[] {
-    const outs = opts.outputNames ?? Array.from({ length: opts.outputs ?? 1 }, (_, i) => this.fresh(i === 0 ? opType : `${opType}_${i}`));
+    const outs = opts.outputNames ?? Array.from({ length: opts.outputs ?? 1 }, (_, i) => this.fresh(i === 0 ? (opts.hint ?? opType) : `${opts.hint ?? opType}_${i}`));
     if (opts.outputNames) for (const n of outs) this.names.add(n);
     const domain = opts.domain ?? '';
     if (domain) this.domains.add(domain);
