@@ -18,10 +18,16 @@
  *           with `debug`: g:<key> for every parameter.
  */
 import type { FnnConfig, Layout } from './config.ts';
-import { GraphBuilder } from './onnx_builder.ts';
+import { GraphBuilder, int, ints, type FloatDTypeName } from '../../clip/onnx/graph.ts';
+import { linear, reshape } from '../../clip/onnx/ops.ts';
 import type { FnnState } from './state.ts';
 
 export type Dtype = 'float32' | 'float64';
+
+const ELEM: Record<Dtype, FloatDTypeName> = { float32: 'float', float64: 'double' };
+
+/** onnx-proto 8 knows schemas up to opset 15; the FNN graphs need nothing newer. */
+const OPSET = 15;
 
 /** Names of the per-step scalar inputs. */
 export const STEP_SCALARS = ['unbias', 'inv_b', 'decay', 'neg_step_size', 'eps_hat'] as const;
@@ -63,35 +69,38 @@ export function packingOf(layout: Layout): Packing {
 
 /** Builds the serialized train-step model. */
 export function buildTrainStepGraph(layout: Layout, config: FnnConfig, dtype: Dtype, debug = false): Uint8Array {
-  const g = new GraphBuilder(dtype);
+  const g = new GraphBuilder('fnn_train_step');
+  const T = ELEM[dtype];
+  // Graph outputs rename their producers: an Identity would copy each state tensor on every step.
+  const output = (value: string, name: string, dims: Array<number | string>): string => g.output(value, name, T, dims, { renameInPlace: true });
   const pk = packingOf(layout);
-  const x = g.input('x', ['B', layout.dim]);
-  const y = g.input('y', ['B', 1]);
-  const s = Object.fromEntries(STEP_SCALARS.map((n) => [n, g.input(n, [])])) as Record<(typeof STEP_SCALARS)[number], string>;
+  const x = g.input('x', T, ['B', layout.dim]);
+  const y = g.input('y', T, ['B', 1]);
+  const s = Object.fromEntries(STEP_SCALARS.map((n) => [n, g.input(n, T, [])])) as Record<(typeof STEP_SCALARS)[number], string>;
   const p = new Map<string, string>();
   const state = new Map<string, { p: string; m: string; v: string; dims: number[] }>();
   for (const k of pk.big) {
     const dims = layout.shapes.get(k)!;
-    const t = { p: g.input(`p:${k}`, dims), m: g.input(`m:${k}`, dims), v: g.input(`v:${k}`, dims), dims };
+    const t = { p: g.input(`p:${k}`, T, dims), m: g.input(`m:${k}`, T, dims), v: g.input(`v:${k}`, T, dims), dims };
     state.set(k, t);
     p.set(k, t.p);
   }
   const smallDims = [1, pk.smallSize];
-  const small = { p: g.input('p:small', smallDims), m: g.input('m:small', smallDims), v: g.input('v:small', smallDims), dims: smallDims };
+  const small = { p: g.input('p:small', T, smallDims), m: g.input('m:small', T, smallDims), v: g.input('v:small', T, smallDims), dims: smallDims };
   state.set('small', small);
-  const stats = g.input('p:stats', [1, pk.statsSize]);
-  const axis1 = g.int64s([1], 'axis1');
+  const stats = g.input('p:stats', T, [1, pk.statsSize]);
+  const axis1 = g.i64('axis1', [1]);
   // Each small parameter is a [1,n] slice: it broadcasts over the batch like a torch [n] vector.
   for (const seg of pk.small) {
-    p.set(seg.key, g.op('Slice', [small.p, g.int64s([seg.offset]), g.int64s([seg.offset + seg.length]), axis1], {}, `p_${seg.key}`));
+    p.set(seg.key, g.node('Slice', [small.p, g.i64('start', [seg.offset]), g.i64('end', [seg.offset + seg.length]), axis1], {}, { hint: `p_${seg.key}` }));
   }
-  const axis0 = g.int64s([0], 'axis0');
-  const mom = g.scalar(config.bnMomentum, 'mom');
-  const oneMinusMom = g.scalar(1 - config.bnMomentum, 'one_minus_mom');
-  const bnEps = g.scalar(config.bnEps, 'bn_eps');
-  const one = g.scalar(1, 'one');
-  const sumRows = (t: string): string => g.op('ReduceSum', [t, axis0], { keepdims: 1 });
-  const meanRows = (t: string, hint?: string): string => g.op('ReduceMean', [t], { axes: [0], keepdims: 1 }, hint);
+  const axis0 = g.i64('axis0', [0]);
+  const mom = g.scalar('mom', config.bnMomentum, T);
+  const oneMinusMom = g.scalar('one_minus_mom', 1 - config.bnMomentum, T);
+  const bnEps = g.scalar('bn_eps', config.bnEps, T);
+  const one = g.scalar('one', 1, T);
+  const sumRows = (t: string): string => g.node('ReduceSum', [t, axis0], { keepdims: int(1) });
+  const meanRows = (t: string, hint?: string): string => g.node('ReduceMean', [t], { axes: ints([0]), keepdims: int(1) }, { hint });
 
   // Forward, train mode.
   interface Cache { input: string; zhat: string; relu: string; invstd: string; mask: string | null }
@@ -100,57 +109,57 @@ export function buildTrainStepGraph(layout: Layout, config: FnnConfig, dtype: Dt
   let a = x;
   layout.blocks.forEach((blk, i) => {
     const input = a;
-    const z = g.op('Gemm', [a, p.get(blk.weight)!, p.get(blk.bias)!], { transB: 1 }, `z${i}`);
+    const z = g.within(`block${i}`, () => linear(g, a, p.get(blk.weight)!, p.get(blk.bias)!));
     const mu = meanRows(z, `mu${i}`);
-    const d = g.op('Sub', [z, mu]);
-    const varB = meanRows(g.op('Mul', [d, d]), `var${i}`);
-    const invstd = g.op('Div', [one, g.op('Sqrt', [g.op('Add', [varB, bnEps])])], {}, `invstd${i}`);
-    const zhat = g.op('Mul', [d, invstd], {}, `zhat${i}`);
-    const bn = g.op('Add', [g.op('Mul', [zhat, p.get(blk.bnWeight)!]), p.get(blk.bnBias)!]);
-    const relu = g.op('Relu', [bn], {}, `relu${i}`);
+    const d = g.node('Sub', [z, mu]);
+    const varB = meanRows(g.node('Mul', [d, d]), `var${i}`);
+    const invstd = g.node('Div', [one, g.node('Sqrt', [g.node('Add', [varB, bnEps])])], {}, { hint: `invstd${i}` });
+    const zhat = g.node('Mul', [d, invstd], {}, { hint: `zhat${i}` });
+    const bn = g.node('Add', [g.node('Mul', [zhat, p.get(blk.bnWeight)!]), p.get(blk.bnBias)!]);
+    const relu = g.node('Relu', [bn], {}, { hint: `relu${i}` });
     let mask: string | null = null;
     if (config.dropout > 0) {
-      mask = g.input(`mask${i}`, ['B', blk.width]);
-      a = g.op('Mul', [relu, mask], {}, `drop${i}`);
+      mask = g.input(`mask${i}`, T, ['B', blk.width]);
+      a = g.node('Mul', [relu, mask], {}, { hint: `drop${i}` });
     } else {
       a = relu;
     }
     // Running stats use the unbiased variance σ²_b·B/(B−1).
-    batchStats.push(mu, g.op('Mul', [varB, s.unbias], {}, `varu${i}`));
+    batchStats.push(mu, g.node('Mul', [varB, s.unbias], {}, { hint: `varu${i}` }));
     caches.push({ input, zhat, relu, invstd, mask });
   });
   // torch: running ← momentum·batch + (1 − momentum)·running, for all blocks at once.
-  const batchRow = g.op('Concat', batchStats, { axis: 1 });
-  const newStats = g.op('Add', [g.op('Mul', [batchRow, mom]), g.op('Mul', [stats, oneMinusMom])]);
+  const batchRow = g.node('Concat', batchStats, { axis: int(1) });
+  const newStats = g.node('Add', [g.node('Mul', [batchRow, mom]), g.node('Mul', [stats, oneMinusMom])]);
 
-  const logits = g.op('Gemm', [a, p.get(layout.headWeight)!, p.get(layout.headBias)!], { transB: 1 }, 'logits');
+  const logits = g.within('head', () => linear(g, a, p.get(layout.headWeight)!, p.get(layout.headBias)!));
 
   // Backward.
   const grads = new Map<string, string>();
-  const dlogit = g.op('Mul', [g.op('Sub', [g.op('Sigmoid', [logits]), y]), s.inv_b], {}, 'dlogit');
-  grads.set(layout.headWeight, g.op('Gemm', [dlogit, a], { transA: 1 }));
+  const dlogit = g.node('Mul', [g.node('Sub', [g.node('Sigmoid', [logits]), y]), s.inv_b], {}, { hint: 'dlogit' });
+  grads.set(layout.headWeight, g.node('Gemm', [dlogit, a], { transA: int(1) }));
   grads.set(layout.headBias, sumRows(dlogit));
-  let da = g.op('MatMul', [dlogit, p.get(layout.headWeight)!]);
+  let da = g.node('MatMul', [dlogit, p.get(layout.headWeight)!]);
   for (let i = layout.blocks.length - 1; i >= 0; i--) {
     const blk = layout.blocks[i]!;
     const c = caches[i]!;
-    const dout = c.mask ? g.op('Mul', [da, c.mask]) : da;
+    const dout = c.mask ? g.node('Mul', [da, c.mask]) : da;
     // ReLU passes the gradient where its output is positive; Sign(relu) is exactly that 0/1 mask.
-    const dbn = g.op('Mul', [dout, g.op('Sign', [c.relu])], {}, `dbn${i}`);
-    const dgamma = sumRows(g.op('Mul', [dbn, c.zhat]));
+    const dbn = g.node('Mul', [dout, g.node('Sign', [c.relu])], {}, { hint: `dbn${i}` });
+    const dgamma = sumRows(g.node('Mul', [dbn, c.zhat]));
     const dbeta = sumRows(dbn);
     // dz = invstd·γ·(dout − Σdout/B − ẑ·Σ(dout·ẑ)/B), the README's formula with γ factored out.
-    const k1 = g.op('Mul', [dbeta, s.inv_b]);
-    const k2 = g.op('Mul', [dgamma, s.inv_b]);
-    const scale = g.op('Mul', [c.invstd, p.get(blk.bnWeight)!]);
-    const dz = g.op('Mul', [g.op('Sub', [g.op('Sub', [dbn, k1]), g.op('Mul', [c.zhat, k2])]), scale], {}, `dz${i}`);
-    grads.set(blk.weight, g.op('Gemm', [dz, c.input], { transA: 1 }));
+    const k1 = g.node('Mul', [dbeta, s.inv_b]);
+    const k2 = g.node('Mul', [dgamma, s.inv_b]);
+    const scale = g.node('Mul', [c.invstd, p.get(blk.bnWeight)!]);
+    const dz = g.node('Mul', [g.node('Sub', [g.node('Sub', [dbn, k1]), g.node('Mul', [c.zhat, k2])]), scale], {}, { hint: `dz${i}` });
+    grads.set(blk.weight, g.node('Gemm', [dz, c.input], { transA: int(1) }));
     grads.set(blk.bias, sumRows(dz));
     grads.set(blk.bnWeight, dgamma);
     grads.set(blk.bnBias, dbeta);
-    if (i > 0) da = g.op('MatMul', [dz, p.get(blk.weight)!]);
+    if (i > 0) da = g.node('MatMul', [dz, p.get(blk.weight)!]);
   }
-  grads.set('small', g.op('Concat', pk.small.map((seg) => grads.get(seg.key)!), { axis: 1 }, 'g_small'));
+  grads.set('small', g.node('Concat', pk.small.map((seg) => grads.get(seg.key)!), { axis: int(1) }, { hint: 'g_small' }));
 
   // AdamW in torch's order (decoupled decay, moments, bias-corrected step), rearranged to need
   // fewer full-size ops (the same values up to rounding). The graph carries the moments scaled,
@@ -158,25 +167,25 @@ export function buildTrainStepGraph(layout: Layout, config: FnnConfig, dtype: Dt
   //   (lr/bc1)·m/(√v/√bc2 + eps) = c1·m̃/(√ṽ + c2)  with
   //   c1 = lr·(1−β1)·√bc2/(bc1·√(1−β2)),  c2 = eps·√bc2/√(1−β2)   (inputs neg_step_size = −c1, eps_hat = c2).
   const [b1, b2] = config.betas;
-  const cb1 = g.scalar(b1, 'beta1');
-  const cb2 = g.scalar(b2, 'beta2');
+  const cb1 = g.scalar('beta1', b1, T);
+  const cb2 = g.scalar('beta2', b2, T);
   for (const [k, t] of state) {
     const gk = grads.get(k)!;
-    const p1 = g.op('Mul', [t.p, s.decay]);
-    const m1 = g.op('Add', [g.op('Mul', [t.m, cb1]), gk]);
-    const v1 = g.op('Add', [g.op('Mul', [t.v, cb2]), g.op('Mul', [gk, gk])]);
-    const denom = g.op('Add', [g.op('Sqrt', [v1]), s.eps_hat]);
-    const p2 = g.op('Add', [p1, g.op('Div', [g.op('Mul', [m1, s.neg_step_size]), denom])]);
-    g.output(p2, `p_out:${k}`, t.dims);
-    g.output(m1, `m_out:${k}`, t.dims);
-    g.output(v1, `v_out:${k}`, t.dims);
+    const p1 = g.node('Mul', [t.p, s.decay]);
+    const m1 = g.node('Add', [g.node('Mul', [t.m, cb1]), gk]);
+    const v1 = g.node('Add', [g.node('Mul', [t.v, cb2]), g.node('Mul', [gk, gk])]);
+    const denom = g.node('Add', [g.node('Sqrt', [v1]), s.eps_hat]);
+    const p2 = g.node('Add', [p1, g.node('Div', [g.node('Mul', [m1, s.neg_step_size]), denom])]);
+    output(p2, `p_out:${k}`, t.dims);
+    output(m1, `m_out:${k}`, t.dims);
+    output(v1, `v_out:${k}`, t.dims);
   }
-  g.output(newStats, 'p_out:stats', [1, pk.statsSize]);
-  g.output(logits, 'logits_out', ['B', 1]);
+  output(newStats, 'p_out:stats', [1, pk.statsSize]);
+  output(logits, 'logits_out', ['B', 1]);
   if (debug) {
-    for (const k of layout.parameterKeys) g.output(grads.get(k)!, `g:${k}`, pk.big.includes(k) ? layout.shapes.get(k)! : [1, pk.small.find((q) => q.key === k)!.length]);
+    for (const k of layout.parameterKeys) output(grads.get(k)!, `g:${k}`, pk.big.includes(k) ? layout.shapes.get(k)! : [1, pk.small.find((q) => q.key === k)!.length]);
   }
-  return g.build('fnn_train_step');
+  return g.toBytes(OPSET);
 }
 
 /**
@@ -185,8 +194,9 @@ export function buildTrainStepGraph(layout: Layout, config: FnnConfig, dtype: Dt
  * Input x [N,D], output logits [N].
  */
 export function buildEvalGraph(layout: Layout, state: FnnState, bnEps: number, dtype: Dtype): Uint8Array {
-  const g = new GraphBuilder(dtype);
-  let a = g.input('x', ['N', layout.dim]);
+  const g = new GraphBuilder('fnn_eval');
+  const T = ELEM[dtype];
+  let a = g.input('x', T, ['N', layout.dim]);
   for (const blk of layout.blocks) {
     const w = state.get(blk.weight)!.data;
     const b = state.get(blk.bias)!.data;
@@ -201,13 +211,13 @@ export function buildEvalGraph(layout: Layout, state: FnnState, bnEps: number, d
       for (let k = 0; k < blk.fanIn; k++) wf[o * blk.fanIn + k] = w[o * blk.fanIn + k]! * sc;
       bf[o] = (b[o]! - rm[o]!) * sc + beta[o]!;
     }
-    const z = g.op('Gemm', [a, g.constant([blk.width, blk.fanIn], wf), g.constant([blk.width], bf)], { transB: 1 });
-    a = g.op('Relu', [z]);
+    const z = linear(g, a, g.floatConstant('w', wf, [blk.width, blk.fanIn], T), g.floatConstant('b', bf, [blk.width], T));
+    a = g.node('Relu', [z]);
   }
   const last = layout.hidden[layout.hidden.length - 1]!;
-  const hw = g.constant([1, last], state.get(layout.headWeight)!.data);
-  const hb = g.constant([1], state.get(layout.headBias)!.data);
-  const logits = g.op('Gemm', [a, hw, hb], { transB: 1 });
-  g.output(g.op('Reshape', [logits, g.int64s([-1])]), 'logits', ['N']);
-  return g.build('fnn_eval');
+  const hw = g.floatConstant('head_w', state.get(layout.headWeight)!.data, [1, last], T);
+  const hb = g.floatConstant('head_b', state.get(layout.headBias)!.data, [1], T);
+  const logits = linear(g, a, hw, hb);
+  g.output(reshape(g, logits, g.i64('flat', [-1])), 'logits', T, ['N'], { renameInPlace: true });
+  return g.toBytes(OPSET);
 }
