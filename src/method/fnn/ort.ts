@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
+import { createSessionFromBytes, ortSessionOptions, sessionError, type SessionOptions } from '../../clip/onnx/session.ts';
 import { RwdaError } from '../../errors.ts';
 
 export type OrtTensor = InstanceType<typeof ort.Tensor>;
@@ -23,17 +24,18 @@ export const Tensor = ort.Tensor;
  * Results are deterministic for a given thread count; some matmul shapes are split differently
  * across threads, so a different count changes the last bits.
  */
-export function sessionOptions(): ort.InferenceSession.SessionOptions {
+export function fnnSessionOptions(): SessionOptions {
   return {
-    executionProviders: ['cpu'],
     intraOpNumThreads: threadCount(),
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    extra: { session: { intra_op: { allow_spinning: process.env.RWDA_ORT_SPIN === '0' ? '0' : '1' } } },
+    config: { 'intra_op.allow_spinning': process.env.RWDA_ORT_SPIN === '0' ? '0' : '1' },
     // RWDA_ORT_PROFILE=<path prefix> writes onnxruntime's per-node profile (for benchmarking).
-    ...(process.env.RWDA_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.RWDA_ORT_PROFILE } : {}),
+    ...(process.env.RWDA_ORT_PROFILE ? { profileFilePrefix: process.env.RWDA_ORT_PROFILE } : {}),
   };
+}
+
+/** The onnxruntime options of every FNN session (the shared clip/onnx ones with the FNN's threads and spinning). */
+export function sessionOptions(): ort.InferenceSession.SessionOptions {
+  return ortSessionOptions(fnnSessionOptions());
 }
 
 function threadCount(): number {
@@ -46,11 +48,7 @@ function threadCount(): number {
 
 /** An async session over an in-memory model. */
 export async function createSession(model: Uint8Array, what: string): Promise<ort.InferenceSession> {
-  try {
-    return await ort.InferenceSession.create(model, sessionOptions());
-  } catch (err) {
-    throw new RwdaError(`onnxruntime could not load the ${what} graph: ${(err as Error).message}`, { cause: err });
-  }
+  return createSessionFromBytes(model, fnnSessionOptions(), `${what} graph`);
 }
 
 interface NativeSession {
@@ -96,7 +94,7 @@ export function createSyncSession(model: Uint8Array, what: string): SyncSession 
     const copy = model.slice();
     s.loadModel(copy.buffer, copy.byteOffset, copy.byteLength, sessionOptions());
   } catch (err) {
-    throw new RwdaError(`onnxruntime could not load the ${what} graph: ${(err as Error).message}`, { cause: err });
+    throw sessionError(`${what} graph`, err);
   }
   return {
     run: (feeds, fetches) => s.run(feeds, fetches, {}),
