@@ -20,6 +20,11 @@ export interface Backbone {
   readonly fingerprint: string;
   /** Raw (un-normalised) text features, one per text, in input order. */
   encodeText(texts: readonly string[], opts?: EncodeOptions): Promise<Float32Array[]>;
+  /**
+   * Optional: raw text features of prompt pairs, the same values as encodeText of each prompt but
+   * faster (ClipModel runs the tokens both prompts share once). `batchSize` counts prompts.
+   */
+  encodeTextPairs?(pairs: ReadonlyArray<{ normal: string; anomaly: string }>, opts?: EncodeOptions): Promise<{ normal: Float32Array[]; anomaly: Float32Array[] }>;
   /** Raw image features for already preprocessed [3, S, S] tensors, in input order. */
   encodeImage(images: readonly Float32Array[], opts?: EncodeOptions): Promise<Float32Array[]>;
 }

@@ -8,6 +8,7 @@ import type { EmbeddingStore } from '../store/index.ts';
 import type { Backbone } from './backbone.ts';
 import { PROMPT_DEFAULTS } from './defaults.ts';
 import { embedTexts } from './embed_cache.ts';
+import { pairAwareBackbone } from './paired_text.ts';
 import { augmentedPairs, type PromptPair, type RandomWordOptions } from './prompts.ts';
 
 /** Options of buildTrainingSet. */
@@ -72,7 +73,8 @@ export async function buildTrainingSet(backbone: Backbone, opts: TrainingSetOpti
   const report = (done: number, toEncode: number): void => {
     opts.onProgress?.(Math.min(n, Math.floor(((distinct - toEncode + done) / distinct) * n)), n);
   };
-  const emb = await embedTexts(backbone, texts, { store: opts.store, batchSize: opts.batchSize, onProgress: report });
+  // A backbone with a pair encoder runs the words both prompts of a pair share once (same values).
+  const emb = await embedTexts(pairAwareBackbone(backbone, pairs), texts, { store: opts.store, batchSize: opts.batchSize, onProgress: report });
   opts.onProgress?.(n, n);
   const labels = new Uint8Array(texts.length);
   for (let i = 1; i < labels.length; i += 2) labels[i] = 1;
