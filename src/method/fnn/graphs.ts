@@ -26,7 +26,7 @@ export type Dtype = 'float32' | 'float64';
 
 const ELEM: Record<Dtype, FloatDTypeName> = { float32: 'float', float64: 'double' };
 
-/** onnx-proto 8 knows schemas up to opset 15; the FNN graphs need nothing newer. */
+/** The FNN graphs need no op newer than opset 15 (onnx-proto 8's newest schema set), and were validated at it. */
 const OPSET = 15;
 
 /** Names of the per-step scalar inputs. */
