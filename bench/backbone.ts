@@ -7,6 +7,7 @@ import { ClipModel } from '../src/clip/model.ts';
 import { DEFAULT_TEXT_BATCH } from '../src/clip/text_tower.ts';
 import type { ClipConfig } from '../src/clip/config.ts';
 import { Rng } from '../src/method/rng.ts';
+import { benchTextPairs } from './text_pairs.ts';
 import { bestOfInterleaved, ensureBenchModel, loadInfo, matmulPeakGflops, peakRssMb, round } from './common.ts';
 
 /**
@@ -91,6 +92,8 @@ export async function benchBackbone(opts: BackboneBenchOptions = {}): Promise<Re
       const chunk = eots.slice(s, s + B);
       dynFlops += chunk.length * textFlops(cfg, chunk[chunk.length - 1]! + 1);
     }
+    // The paper's prompt pairs: plain dynamic, padded-77 and pair-shared (bench/text_pairs.ts).
+    const textPairs = await benchTextPairs(model, { textBatch: opts.textBatch });
     // Re-measured after the model runs and the larger value used: a neighbour process during either
     // measurement would otherwise understate the peak and flatter every ratio.
     const peakAfter = await matmulPeakGflops(threads);
@@ -137,11 +140,13 @@ export async function benchBackbone(opts: BackboneBenchOptions = {}): Promise<Re
         dynamic_ratio_to_peak: round(gflops(dynFlops / rows.length, dynMs) / peak, 3),
         padded77_ratio_to_peak: round(gflops(textFlops(cfg, 77), padMs) / peak, 3),
       },
+      text_pairs: textPairs,
       peak_rss_mb: Math.round(peakRssMb()),
       load_after: loadInfo(),
       targets: {
         image_batch8_ratio_ge_0_75: gflops(fImg, img8) / peak >= 0.75,
         text_dynamic_over_padded_le_0_40: dynMs / padMs <= 0.4,
+        text_pairs_pair_shared_over_padded_le_0_40: (textPairs.pair_shared_over_padded as number) <= 0.4,
         load_lt_15s: loadS < 15,
         peak_rss_lt_2_5gb: peakRssMb() < 2560,
       },
@@ -164,6 +169,9 @@ function printSummary(r: Record<string, any>): void {
       `dynamic ${r.text.dynamic_ms_per_prompt} ms/prompt (${r.text.dynamic_gflops} GFLOPS, ${r.text.dynamic_ratio_to_peak}× peak), ` +
       `padded-77 ${r.text.padded77_ms_per_prompt} ms/prompt (${r.text.padded77_gflops} GFLOPS, ${r.text.padded77_ratio_to_peak}× peak), ` +
       `ratio ${r.text.dynamic_over_padded} (FLOP ratio ${r.text.flop_ratio_batches_run} as batched, ${r.text.flop_ratio_exact_lengths} at exact lengths)`,
+    `  text pairs (${r.text_pairs.source}, ${r.text_pairs.mean_tokens_with_sot_eot} tokens mean, ${r.text_pairs.packed_tokens_per_prompt} packed): ` +
+      `dynamic ${r.text_pairs.dynamic_ms_per_prompt} ms/prompt (${r.text_pairs.dynamic_over_padded}× padded), padded-77 ${r.text_pairs.padded77_ms_per_prompt}, ` +
+      `pair-shared ${r.text_pairs.pair_shared_ms_per_prompt} (${r.text_pairs.pair_shared_over_padded}× padded, ${r.text_pairs.pair_shared_over_dynamic}× dynamic), max |Δ| ${r.text_pairs.pair_max_abs_diff_vs_plain.toExponential(2)}`,
     `  targets: ${Object.entries(r.targets).map(([k, v]) => `${k}=${v ? 'met' : 'MISSED'}`).join(', ')}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
