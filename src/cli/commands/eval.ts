@@ -13,7 +13,7 @@ import { basename, dirname } from 'node:path';
 import { RwdaError } from '../../errors.ts';
 import type { DatasetSpec } from '../../data/index.ts';
 import { auprMetric, type AuprKind, type Setup } from '../../eval/report/index.ts';
-import { DEFAULT_IMAGE_BATCH, DEFAULT_SEEDS, runEval, type DataEvent, type EvalEvent } from '../../eval/runner/index.ts';
+import { DEFAULT_IMAGE_BATCH, DEFAULT_SEEDS, runEval, type DataEvent, type EvalEvent, type TrainObjectsMode } from '../../eval/runner/index.ts';
 import { PROMPT_DEFAULTS } from '../../method/defaults.ts';
 import { EmbeddingStore } from '../../store/index.ts';
 import { createProgress, type Progress } from '../../util/progress.ts';
@@ -44,6 +44,7 @@ export interface RunCliOptions {
 interface EvalCliOptions extends ModelCliOptions, DatasetCliOptions, RunCliOptions {
   dataset: string;
   pairs: number;
+  trainObjects: string;
   aupr: string;
   imageBatch: number;
   out: string;
@@ -262,11 +263,20 @@ export function register(program: Command): void {
     .description('evaluate CLIP, Ours and CLIP + Ours on a dataset (mean ± std over seeds); writes results.json, report.md, report.html; resumable');
   addRunOptions(addDatasetOptions(cmd, true))
     .option('--pairs <n>', `augmented prompt pairs per seed (default ${PROMPT_DEFAULTS.pairs})`, intOption('--pairs', 1), PROMPT_DEFAULTS.pairs)
+    .option(
+      '--train-objects <mode>',
+      'object names in the detector\'s training prompts: object | categories (known setup: one detector trained on the dataset\'s category names, cycled over the pairs)',
+      'object',
+    )
     .option('--aupr <kind>', 'AUPR shown in the tables: ap (average precision) | trapezoid', 'ap');
   addImageBatchOption(cmd).requiredOption('--out <dir>', 'run directory for results.json, report.md, report.html');
   addModelOptions(cmd).action(async (opts: EvalCliOptions) => {
     checkRunFlags(opts);
     if (opts.aupr !== 'ap' && opts.aupr !== 'trapezoid') throw new RwdaError(`--aupr must be ap or trapezoid, got '${opts.aupr}'`);
+    if (opts.trainObjects !== 'object' && opts.trainObjects !== 'categories') {
+      throw new RwdaError(`--train-objects must be object or categories, got '${opts.trainObjects}'`);
+    }
+    if (opts.trainObjects === 'categories' && opts.setup !== 'known') throw new RwdaError('--train-objects categories needs --setup known');
     const dataset = datasetSpecFromCli(opts);
     await withModel(opts, reporter, async (model, name, store, onEvent) => {
       const out = await runEval({
@@ -280,6 +290,7 @@ export function register(program: Command): void {
         seeds: opts.seeds,
         crops: opts.crops as 'none' | 'grid',
         train: { pairs: opts.pairs },
+        trainObjects: opts.trainObjects as TrainObjectsMode,
         aupr: opts.aupr as AuprKind,
         imageBatch: opts.imageBatch,
         onEvent,
@@ -294,6 +305,7 @@ export function register(program: Command): void {
         html: out.paths.html,
         dataset: r.config.dataset,
         setup: r.config.setup,
+        ...(opts.trainObjects === 'categories' ? { trainObjects: r.config.prompts?.trainObjects } : {}),
         crops: opts.crops,
         categories: r.categories.length,
         images: s.images,

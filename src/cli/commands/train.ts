@@ -44,6 +44,17 @@ export function widthsOption(flag: string) {
   };
 }
 
+/** Parses "bottle,metal nut" into names (empty entries are an error). */
+export function namesOption(flag: string) {
+  return (value: string): string[] => {
+    const names = value.split(',').map((s) => s.trim().replace(/\s+/gu, ' '));
+    if (names.some((n) => n.length === 0)) throw new RwdaError(`${flag} must be comma-separated non-empty names such as "bottle,metal nut", got '${value}'`);
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) throw new RwdaError(`${flag} names '${twice}' twice`);
+    return names;
+  };
+}
+
 /** Options every method command takes. */
 export interface ModelCliOptions {
   model?: string;
@@ -88,6 +99,8 @@ export interface TrainCliOptions {
   epochs?: number;
   batchSize?: number;
   independentWords?: boolean;
+  /** `train` only: --objects "bottle,metal nut". */
+  objects?: string[];
 }
 
 /** Adds the training flags (used by `train`; `detect` takes --pairs and --seed for its default detector). */
@@ -119,6 +132,7 @@ export function trainOptionsFromCli(o: TrainCliOptions): TrainDetectorOptions {
     weightDecay: o.weightDecay,
     epochs: o.epochs,
     batchSize: o.batchSize,
+    trainObjects: o.objects,
   };
 }
 
@@ -146,7 +160,12 @@ export function register(program: Command): void {
   const cmd = program
     .command('train')
     .description('train the detector (random-word prompt pairs → FNN) for a backbone and write it to a folder; prints a JSON summary')
-    .requiredOption('--out <dir>', 'detector folder to write (replaced atomically if it holds a detector)');
+    .requiredOption('--out <dir>', 'detector folder to write (replaced atomically if it holds a detector)')
+    .option(
+      '--objects <names>',
+      'known object names for the training prompts instead of "object", comma-separated (pair i uses name i mod k; one category-agnostic detector)',
+      namesOption('--objects'),
+    );
   addTrainOptions(addModelOptions(cmd)).action(async (opts: TrainCliOptions & ModelCliOptions & { out: string }) => {
     const t0 = performance.now();
     const { model, name } = await openModel(opts, 'text');
@@ -165,6 +184,7 @@ export function register(program: Command): void {
         fingerprint: m.backbone.fingerprint,
         pairs: m.prompts.pairs,
         seed: m.prompts.seed,
+        ...(m.prompts.objects ? { objects: m.prompts.objects } : {}),
         steps: m.training.steps,
         finalLoss: m.training.finalLoss,
         textsEncoded: m.training.textsEncoded,

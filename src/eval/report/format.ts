@@ -92,7 +92,9 @@ export function datasetLabel(results: RunResults): string {
 export function setupLabel(results: RunResults): string {
   return results.config.setup === 'unknown'
     ? 'zero-shot, unknown object names (prompts say "object")'
-    : 'zero-shot, known object names';
+    : results.config.prompts?.trainObjects
+      ? 'zero-shot, known object names (the detector is trained on them too)'
+      : 'zero-shot, known object names';
 }
 
 /** Multi-crop in words. */
@@ -219,6 +221,7 @@ export function configLines(results: RunResults): Array<[string, string]> {
       ],
       ['softmax temperature', String(p.temperature)],
     );
+    if (p.trainObjects) lines.push(['detector training objects', `${p.trainObjects.length} (cycled over the pairs): ${p.trainObjects.join(', ')}`]);
   }
   const f = c.fnn;
   lines.push(

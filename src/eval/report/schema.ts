@@ -85,6 +85,8 @@ export interface PromptSettings {
   maxWordLength: number;
   independentWords: boolean;
   temperature: number;
+  /** Object names cycled over the detectors' training prompts instead of "object" (absent: "object"). */
+  trainObjects?: string[];
 }
 
 /** Multi-crop test-time augmentation. */

@@ -18,6 +18,7 @@ export {
 export {
   DEFAULT_SEEDS,
   RUNNER_FORMAT,
+  bindTrainObjects,
   clipResultKey,
   dataKey,
   planEval,
@@ -27,6 +28,7 @@ export {
   type EvalTrainOptions,
   type KeyedItem,
   type PlanOptions,
+  type TrainObjectsMode,
 } from './plan.ts';
 export { DEFAULT_IMAGE_BATCH, embedItems, type EmbedBatchInfo, type EmbedItemsOptions, type EmbedPhaseResult, type EmbeddedItem } from './embed_images.ts';
 export {

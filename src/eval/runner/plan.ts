@@ -13,8 +13,14 @@
  *
  * The run key hashes everything that determines a score except the seed: the backbone, the
  * evaluated images (content hash, category, object name, label, in order), the setup, the views
- * and their aggregation, and every training setting. Seeds are left out so that `--seeds 10`
- * after `--seeds 3` reuses seeds 0..2.
+ * and their aggregation, and every training setting (the training object names included). Seeds
+ * are left out so that `--seeds 10` after `--seeds 3` reuses seeds 0..2.
+ *
+ * Training object names (`trainObjects`): 'object' (default) trains every seed's detector on
+ * prompts saying "object"; 'categories' (known setup only) trains one category-agnostic detector
+ * per seed on prompts cycling the dataset's object names (the distinct prompt names of the
+ * evaluated images, sorted), so those names are only known once the dataset is loaded:
+ * bindTrainObjects completes the plan then.
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../clip/fingerprint.ts';
@@ -22,14 +28,18 @@ import { RwdaError } from '../../errors.ts';
 import { MULTICROP_DEFAULTS, PROMPT_DEFAULTS } from '../../method/defaults.ts';
 import { DETECTOR_FORMAT_VERSION } from '../../method/detector_artifact.ts';
 import { checkScales, viewIds, type CropAggregation } from '../../method/multicrop.ts';
+import { joinWords } from '../../method/prompts.ts';
 import { resolveTrainSettings, type TrainDetectorOptions, type TrainSettings } from '../../method/train_detector.ts';
 import type { CropSettings, Setup } from '../report/index.ts';
 
 /** Bumped whenever the runner would compute different scores from the same inputs (old records are then ignored). */
 export const RUNNER_FORMAT = 'rwda-eval-run/1';
 
-/** The training settings an evaluation may change (the seed and the cache come from the runner). */
-export type EvalTrainOptions = Omit<TrainDetectorOptions, 'seed' | 'store' | 'onProgress' | 'backboneName' | 'textBatchSize'>;
+/** The training settings an evaluation may change (the seed and the cache come from the runner; the object names from `trainObjects`). */
+export type EvalTrainOptions = Omit<TrainDetectorOptions, 'seed' | 'store' | 'onProgress' | 'backboneName' | 'textBatchSize' | 'trainObjects'>;
+
+/** Object names of the detectors' training prompts: "object", or the dataset's category prompt names. */
+export type TrainObjectsMode = 'object' | 'categories';
 
 /** Inputs of planEval. */
 export interface PlanOptions {
@@ -42,6 +52,8 @@ export interface PlanOptions {
   aggregation?: CropAggregation;
   /** Training settings; `pairs` defaults to the paper's 10,000. */
   train?: EvalTrainOptions;
+  /** Object names of the training prompts (default 'object'; 'categories' needs setup 'known'). */
+  trainObjects?: TrainObjectsMode;
 }
 
 /** The resolved plan of a run. */
@@ -55,8 +67,11 @@ export interface EvalPlan {
   viewIds: string[];
   /** Training settings of seed 0 (the seed is the only thing that differs between seeds). */
   train: TrainSettings;
-  /** trainDetector options of one seed. */
+  /** trainDetector options of one seed (throws for 'categories' until bindTrainObjects). */
   trainOptions(seed: number): TrainDetectorOptions;
+  trainObjects: TrainObjectsMode;
+  /** The plan's training options without seed and object names (what bindTrainObjects builds on). */
+  trainBase: EvalTrainOptions;
 }
 
 /** Default number of seeds (the paper reports mean ± std over 10). */
@@ -74,7 +89,15 @@ export function planEval(opts: PlanOptions = {}): EvalPlan {
   if (aggregation !== 'max' && aggregation !== 'mean') throw new RwdaError(`crop aggregation must be 'max' or 'mean', got ${JSON.stringify(aggregation)}`);
   const gridScales = [...checkScales(opts.scales ?? MULTICROP_DEFAULTS.scales)];
   const scales = crops === 'grid' ? gridScales : undefined;
+  const trainObjects = opts.trainObjects ?? 'object';
+  if (trainObjects !== 'object' && trainObjects !== 'categories') {
+    throw new RwdaError(`trainObjects must be 'object' or 'categories', got ${JSON.stringify(trainObjects)}`);
+  }
+  if (trainObjects === 'categories' && setup !== 'known') {
+    throw new RwdaError(`trainObjects 'categories' needs setup 'known' (the unknown-object setup does not know the names)`);
+  }
   const base = { ...(opts.train ?? {}) };
+  if ('trainObjects' in base) throw new RwdaError(`train.trainObjects is not an evaluation option; use trainObjects: 'categories'`);
   const train = resolveTrainSettings({ ...base, seed: 0 });
   return {
     seeds: Array.from({ length: n }, (_, i) => i),
@@ -83,7 +106,30 @@ export function planEval(opts: PlanOptions = {}): EvalPlan {
     scales,
     viewIds: scales === undefined ? viewIds([]) : viewIds(scales),
     train,
-    trainOptions: (seed) => ({ ...base, seed }),
+    trainOptions: (seed) => {
+      if (trainObjects === 'categories') throw unbound();
+      return { ...base, seed };
+    },
+    trainObjects,
+    trainBase: base,
+  };
+}
+
+function unbound(): RwdaError {
+  return new RwdaError("eval plan: trainObjects 'categories' is not bound to the dataset yet (call bindTrainObjects with the evaluated images)");
+}
+
+/** The plan of a 'categories' run with its training object names: the distinct prompt names of `items`, sorted. Other plans are returned as they are. */
+export function bindTrainObjects(plan: EvalPlan, items: readonly { promptName: string }[]): EvalPlan {
+  if (plan.trainObjects !== 'categories') return plan;
+  // Sorted so that the names (and which pairs get which name) do not depend on the loader's order.
+  const names = [...new Set(items.map((it) => joinWords([it.promptName])))].sort();
+  if (names.length === 0) throw new RwdaError("eval plan: trainObjects 'categories' found no object names (no evaluated images)");
+  const base = plan.trainBase;
+  return {
+    ...plan,
+    train: resolveTrainSettings({ ...base, trainObjects: names, seed: 0 }),
+    trainOptions: (seed) => ({ ...base, trainObjects: names, seed }),
   };
 }
 
@@ -108,6 +154,7 @@ export function dataKey(items: readonly KeyedItem[]): string {
 
 /** The run key (see the module comment): 32 hex digits. */
 export function runKey(plan: EvalPlan, fingerprint: string, data: string): string {
+  if (plan.trainObjects === 'categories' && plan.train.prompts.objects === undefined) throw unbound();
   // The seed is dropped from the training settings: it keys each seed's record instead.
   const { seed: _ps, ...prompts } = plan.train.prompts;
   const { seed: _fs, ...fnn } = plan.train.fnn;

@@ -31,7 +31,7 @@ import type { TrainProgress } from '../../method/train_detector.ts';
 import type { EmbeddingStore, StoreCounters } from '../../store/index.ts';
 import { writeReports, type AuprKind, type RunConfig, type RunResults } from '../report/index.ts';
 import { assembleResults, type SeedScores } from './assemble.ts';
-import { dataKey, planEval, runKey, type PlanOptions } from './plan.ts';
+import { bindTrainObjects, dataKey, planEval, runKey, type PlanOptions } from './plan.ts';
 import { clipScores, loadAndEmbed, runtimeVersions, scoreContext, seedScores, storedSeeds, type DataEvent } from './steps.ts';
 
 /** What runEval reports while it works (progress bars, logs, test hooks). */
@@ -113,14 +113,15 @@ function datasetPaths(spec: DatasetSpec): { root: string; datasetPaths?: Record<
 export async function runEval(opts: RunEvalOptions): Promise<EvalOutcome> {
   const t0 = performance.now();
   const emit = (e: EvalEvent): void => opts.onEvent?.(e);
-  const plan = planEval(opts);
+  const planned = planEval(opts);
   const { backbone, store } = opts;
   const aupr = opts.aupr ?? 'ap';
   if (aupr !== 'ap' && aupr !== 'trapezoid') throw new RwdaError(`aupr must be 'ap' or 'trapezoid', got ${JSON.stringify(aupr)}`);
   const outDir = resolve(opts.out);
 
-  const data = await loadAndEmbed(backbone, store, opts.dataset, plan, { imageBatch: opts.imageBatch, maxPixels: opts.maxPixels, onEvent: emit });
+  const data = await loadAndEmbed(backbone, store, opts.dataset, planned, { imageBatch: opts.imageBatch, maxPixels: opts.maxPixels, onEvent: emit });
   const items = data.items;
+  const plan = bindTrainObjects(planned, items);
 
   const key = runKey(plan, backbone.fingerprint, dataKey(items));
   const ctx = scoreContext(backbone, store, items, plan);
@@ -147,6 +148,8 @@ export async function runEval(opts: RunEvalOptions): Promise<EvalOutcome> {
       maxWordLength: plan.train.prompts.maxWordLength,
       independentWords: plan.train.prompts.independentWords,
       temperature: PROMPT_DEFAULTS.temperature,
+      // Only with trainObjects 'categories': results of default runs stay as they were.
+      ...(plan.train.prompts.objects === undefined ? {} : { trainObjects: plan.train.prompts.objects }),
     },
     fnn,
     aupr,
