@@ -1,8 +1,11 @@
-// The eval plan's trainObjects: validation, binding to the dataset's names, and the run key.
+// The eval plan's trainObjects: validation, binding to the dataset's names, the run key, and its record in results.json.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RwdaError } from '../../src/errors.ts';
+import { configLines } from '../../src/eval/report/format.ts';
+import { validateRunResults, type RunResults } from '../../src/eval/report/index.ts';
 import { bindTrainObjects, planEval, runKey } from '../../src/eval/runner/index.ts';
+import { makeResults } from './report_fixture.ts';
 
 const items = [
   { promptName: 'screw' },
@@ -50,4 +53,22 @@ test('planEval refuses a bad trainObjects, categories without the known setup, a
     [{ setup: 'known', train: { trainObjects: ['a'] } as never }, /train\.trainObjects is not an evaluation option/],
   ];
   for (const [opts, re] of cases) assert.throws(() => planEval(opts), (e: unknown) => e instanceof RwdaError && re.test(e.message), JSON.stringify(opts));
+});
+
+test('results.json: config.prompts.trainObjects must be a list of names; the reports show it', () => {
+  const r = makeResults();
+  assert.ok(r.config.prompts, 'the fixture has prompt settings');
+  const withNames: RunResults = { ...r, config: { ...r.config, setup: 'known', prompts: { ...r.config.prompts!, trainObjects: ['bottle', 'cable'] } } };
+  assert.equal(validateRunResults(withNames), withNames);
+  const lines = Object.fromEntries(configLines(withNames));
+  assert.equal(lines['detector training objects'], '2 (cycled over the pairs): bottle, cable');
+  assert.match(lines.setup!, /known object names \(the detector is trained on them too\)/);
+  assert.equal(Object.fromEntries(configLines(r))['detector training objects'], undefined);
+  for (const [bad, re] of [
+    ['bottle', /config\.prompts\.trainObjects must be an array/],
+    [['bottle', 3], /config\.prompts\.trainObjects\[1\] must be a string/],
+  ] as const) {
+    const x = { ...r, config: { ...r.config, prompts: { ...r.config.prompts!, trainObjects: bad as never } } };
+    assert.throws(() => validateRunResults(x), (e: unknown) => e instanceof RwdaError && re.test(e.message), re.source);
+  }
 });

@@ -130,6 +130,9 @@ export function validateRunResults(value: unknown, source = 'results.json'): Run
   c.numbers(fnn.hidden, 'config.fnn.hidden');
   for (const k of ['dropout', 'lr', 'weightDecay', 'eps', 'epochs', 'batchSize', 'lrDecay']) c.num(fnn[k], `config.fnn.${k}`);
   c.oneOf(cfg.aupr, 'config.aupr', ['ap', 'trapezoid'] as const);
+  // The reports join these names; anything else would fail there without naming the field.
+  const prompts = cfg.prompts === undefined ? undefined : c.obj(cfg.prompts, 'config.prompts');
+  if (prompts?.trainObjects !== undefined) c.arr(prompts.trainObjects, 'config.prompts.trainObjects').forEach((x, i) => c.str(x, `config.prompts.trainObjects[${i}]`));
 
   c.arr(r.skipped, 'skipped').forEach((s, i) => {
     const o = c.obj(s, `skipped[${i}]`);
