@@ -139,6 +139,8 @@ export async function benchBackbone(opts: BackboneBenchOptions = {}): Promise<Re
         padded77_gflops: round(gflops(textFlops(cfg, 77), padMs), 1),
         dynamic_ratio_to_peak: round(gflops(dynFlops / rows.length, dynMs) / peak, 3),
         padded77_ratio_to_peak: round(gflops(textFlops(cfg, 77), padMs) / peak, 3),
+        // The training set's path (paper prompt pairs, shared prefix once; details in text_pairs).
+        pairs_shared_ms_per_prompt: textPairs.pair_shared_ms_per_prompt as number,
       },
       text_pairs: textPairs,
       peak_rss_mb: Math.round(peakRssMb()),
