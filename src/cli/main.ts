@@ -30,5 +30,12 @@ try {
     process.stderr.write(`rwda: ${err.message}\n`);
     process.exit(1);
   }
+  // A Node system error (EACCES, ENOSPC, EISDIR ...) is about the user's files or machine, not a bug:
+  // its message names the syscall and path, so print that instead of a stack trace.
+  const sys = err as { code?: unknown; syscall?: unknown; message?: unknown };
+  if (typeof sys.code === 'string' && typeof sys.syscall === 'string' && typeof sys.message === 'string') {
+    process.stderr.write(`rwda: ${sys.message}\n`);
+    process.exit(1);
+  }
   throw err;
 }

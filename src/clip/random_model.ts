@@ -180,7 +180,11 @@ export function writeRandomModel(opts: RandomModelOptions): RandomModelResult {
   const { cfg, modelCfg } = resolveArch(opts.arch);
 
   const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.${Date.now()}.tmp`);
-  mkdirSync(tmp, { recursive: true });
+  try {
+    mkdirSync(tmp, { recursive: true });
+  } catch (err) {
+    throw new RwdaError(`--out ${out}: cannot create the model directory (${(err as Error).message})`, { cause: err });
+  }
   try {
     writeVocabulary(opts.vocab, tmp);
     writeFileSync(join(tmp, MODEL_DIR_CONFIG), JSON.stringify({ model_cfg: modelCfg, preprocess_cfg: preprocessCfgJson(cfg) }, null, 2) + '\n');

@@ -214,6 +214,17 @@ function checkReplaceable(target: string): boolean {
   return true;
 }
 
+/** Checks, before any long work, that a detector can be written to `dir` (creates its parent folder). */
+export function checkDetectorOut(dir: string): void {
+  const target = resolve(dir);
+  try {
+    mkdirSync(dirname(target), { recursive: true });
+  } catch (err) {
+    throw new RwdaError(`cannot write the detector to ${target}: ${(err as Error).message}`, { cause: err });
+  }
+  checkReplaceable(target);
+}
+
 /**
  * Writes detector.json and fnn.safetensors into `dir` atomically (see the module comment). The
  * meta's fnnSha256 is filled in here. Returns the absolute path and the meta as written.
@@ -221,8 +232,7 @@ function checkReplaceable(target: string): boolean {
 export function writeDetectorDir(dir: string, meta: Omit<DetectorMeta, 'fnnSha256'>, fnn: Fnn): { path: string; meta: DetectorMeta } {
   const target = resolve(dir);
   const parent = dirname(target);
-  mkdirSync(parent, { recursive: true });
-  checkReplaceable(target);
+  checkDetectorOut(target);
   const tmp = mkdtempSync(join(parent, `.${basename(target)}.tmp-`));
   let full: DetectorMeta;
   try {

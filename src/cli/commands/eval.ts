@@ -11,6 +11,7 @@
 import type { Command } from 'commander';
 import { basename, dirname } from 'node:path';
 import { RwdaError } from '../../errors.ts';
+import { ensureOutDir } from '../../util/outdir.ts';
 import type { DatasetSpec } from '../../data/index.ts';
 import { auprMetric, type AuprKind, type Setup } from '../../eval/report/index.ts';
 import { DEFAULT_IMAGE_BATCH, DEFAULT_SEEDS, runEval, type DataEvent, type EvalEvent, type TrainObjectsMode } from '../../eval/runner/index.ts';
@@ -278,6 +279,7 @@ export function register(program: Command): void {
     }
     if (opts.trainObjects === 'categories' && opts.setup !== 'known') throw new RwdaError('--train-objects categories needs --setup known');
     const dataset = datasetSpecFromCli(opts);
+    ensureOutDir('--out', opts.out);
     await withModel(opts, reporter, async (model, name, store, onEvent) => {
       const out = await runEval({
         backbone: model,

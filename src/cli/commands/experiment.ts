@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import { basename } from 'node:path';
 import type { ClipModel } from '../../clip/model.ts';
 import { RwdaError } from '../../errors.ts';
+import { ensureOutDir } from '../../util/outdir.ts';
 import type { DatasetSpec } from '../../data/index.ts';
 import { METHODS, type MethodId } from '../../eval/report/index.ts';
 import {
@@ -166,6 +167,7 @@ export function register(program: Command): void {
   addSweepOptions(pairs).action(async (o: SweepCliOptions & { n?: number[] }) => {
     checkRunFlags(o);
     const dataset = datasetSpecFromCli(o);
+    ensureOutDir('--out', o.out);
     await withModel(o, reporter, async (model, name, store, onEvent) => {
       const { file, paths } = await runPairsExperiment({
         ...sweepData(o, dataset, model, name, store, onEvent),
@@ -200,6 +202,7 @@ export function register(program: Command): void {
   addSweepOptions(words).action(async (o: SweepCliOptions & { normalWords?: string[]; anomalyWords?: string[]; pairs: number }) => {
     checkRunFlags(o);
     const dataset = datasetSpecFromCli(o);
+    ensureOutDir('--out', o.out);
     await withModel(o, reporter, async (model, name, store, onEvent) => {
       const { file, paths } = await runWordsExperiment({
         ...sweepData(o, dataset, model, name, store, onEvent),
@@ -246,6 +249,7 @@ export function register(program: Command): void {
       if (o.withImages && o.dataset === undefined) throw new RwdaError('--with-images needs --dataset and its flags (as for rwda eval)');
       if (!o.withImages && o.dataset !== undefined) throw new RwdaError('--dataset given without --with-images: add --with-images to map the images too');
       const dataset = o.withImages ? datasetSpecFromCli(o) : undefined;
+      ensureOutDir('--out', o.out);
       await withModel(o, reporter, async (model, name, store, onEvent) => {
         const { file, paths } = await runTsneExperiment({
           backbone: model,

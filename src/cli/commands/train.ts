@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { RwdaError } from '../../errors.ts';
+import { checkDetectorOut } from '../../method/detector_artifact.ts';
 import { ClipModel } from '../../clip/model.ts';
 import { DEFAULT_MODEL, resolveModel } from '../../clip/hub/index.ts';
 import { FNN_DEFAULTS, PROMPT_DEFAULTS } from '../../method/defaults.ts';
@@ -167,6 +168,8 @@ export function register(program: Command): void {
       namesOption('--objects'),
     );
   addTrainOptions(addModelOptions(cmd)).action(async (opts: TrainCliOptions & ModelCliOptions & { out: string }) => {
+    // Fail on a bad --out now, not after minutes of training.
+    checkDetectorOut(opts.out);
     const t0 = performance.now();
     const { model, name } = await openModel(opts, 'text');
     const store = openStore(opts);
