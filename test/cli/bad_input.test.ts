@@ -1,10 +1,11 @@
-// Bad output locations met on the command line (child processes, RWDA_HOME in a temp folder): a
+// Bad input met on the command line (child processes, RWDA_HOME in a temp folder): a
 // file where an --out folder should be must give `rwda: <message naming the path>` and exit 1,
-// before any model is loaded or any training runs, never a Node stack trace.
+// before any model is loaded or any training runs, never a Node stack trace. A t-SNE perplexity
+// too large for the points names the flags, not the library's options.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OPENCLIP_FIXTURES, REPO_ROOT } from '../helpers/paths.ts';
@@ -13,6 +14,13 @@ import { writeFileAtomic } from '../../src/util/atomic.ts';
 
 const TMP = mkdtempSync(join(tmpdir(), 'rwda-bad-input-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
+
+/** The tiny fixture model, laid out as rwda expects (config, weights symlinked, vocab). */
+const MODEL = join(TMP, 'tiny-gelu');
+mkdirSync(MODEL);
+copyFileSync(join(OPENCLIP_FIXTURES, 'tiny-gelu', 'open_clip_config.json'), join(MODEL, 'open_clip_config.json'));
+symlinkSync(join(OPENCLIP_FIXTURES, 'tiny-gelu', 'open_clip_model.safetensors'), join(MODEL, 'open_clip_model.safetensors'));
+for (const f of ['vocab.json', 'merges.txt']) copyFileSync(join(OPENCLIP_FIXTURES, 'hf-tokenizer', f), join(MODEL, f));
 
 const A_FILE = join(TMP, 'a-file.txt');
 writeFileSync(A_FILE, 'not a folder\n');
@@ -79,4 +87,9 @@ test('model random --out below a file names --out', () => {
 test('writeFileAtomic below a file throws RwdaError naming the path', () => {
   const target = join(A_FILE, 'x.json');
   assert.throws(() => writeFileAtomic(target, '{}'), (err: unknown) => err instanceof RwdaError && err.message.includes(target));
+});
+
+test('experiment tsne: perplexity not below the number of points names --perplexity and --pairs', () => {
+  const r = rwda(['experiment', 'tsne', '--model', MODEL, '--out', join(TMP, 'tsne'), '--pairs', '8', '-q', '--no-cache']);
+  assertCleanError(r, /--perplexity 30 must be > 0 and less than the number of points, 16 \(2 × 8 --pairs \+ 0 images\); raise --pairs or lower --perplexity/);
 });

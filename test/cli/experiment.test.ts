@@ -135,7 +135,7 @@ test('experiment: flag errors are one-line rwda messages with exit 1', () => {
     [['experiment', 'words', ...data, '--normal-words', 'a,,b'], /--normal-words must be comma-separated words/],
     [['experiment', 'tsne', '--model', MODEL, '--out', OUT, '--with-images'], /--with-images needs --dataset/],
     [['experiment', 'tsne', ...data], /--dataset given without --with-images/],
-    [['experiment', 'tsne', '--model', MODEL, '--out', OUT, '--pairs', '5'], /perplexity must be > 0 and less than the number of points n = 10/],
+    [['experiment', 'tsne', '--model', MODEL, '--out', OUT, '--pairs', '5'], /--perplexity 30 must be > 0 and less than the number of points, 10 \(2 × 5 --pairs \+ 0 images\)/],
     [['experiment', 'tsne', '--model', MODEL, '--out', OUT, '--tsne-method', 'fast'], /--tsne-method must be exact or barnes_hut/],
     [['experiment', 'pairs', '--model', MODEL, '--dataset', 'mvtec', '--out', OUT], /--dataset mvtec needs --root/],
   ];

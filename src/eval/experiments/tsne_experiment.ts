@@ -248,6 +248,12 @@ export async function runTsneExperiment(opts: TsneExperimentOptions): Promise<{ 
       .update(canonicalJson({ format: MAP_FORMAT, backbone: backbone.fingerprint, pairs, seed, prompts, images: opts.images ? dataKey(items) : null, tsne: tsneConfig }))
       .digest('hex')
       .slice(0, 32);
+  // Checked here, where n is known, so the message can name the flags rather than tsne()'s options.
+  if (!(tsneConfig.perplexity > 0 && tsneConfig.perplexity < n)) {
+    throw new RwdaError(
+      `--perplexity ${tsneConfig.perplexity} must be > 0 and less than the number of points, ${n} (2 × ${pairs} --pairs + ${items.length} images); raise --pairs or lower --perplexity`,
+    );
+  }
   let map = readMap(store.getResult(key), n);
   const reused = map !== undefined;
   if (map === undefined) {
