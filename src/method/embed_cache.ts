@@ -79,6 +79,8 @@ export async function embedTexts(backbone: Backbone, texts: readonly string[], o
 export interface ImageSource {
   name: string;
   bytes: Uint8Array;
+  /** sha256 of `bytes` when the caller already has it (the cache key; computed here otherwise). */
+  sha256?: string;
 }
 
 /** The views of one image with their L2-normalised embeddings (row i belongs to ids[i]). */
@@ -130,7 +132,7 @@ export async function embedImageViews(
   const ids = opts.scales === undefined ? [STANDARD_VIEW_ID] : viewIds(opts.scales);
   const fp = backbone.fingerprint;
   const counts: ViewCounts = { encoded: 0, cached: 0 };
-  const shas = images.map((im) => sha256Bytes(im.bytes));
+  const shas = images.map((im) => im.sha256 ?? sha256Bytes(im.bytes));
   const rows: Array<Array<Float32Array | undefined>> = images.map((_, i) =>
     opts.store ? opts.store.getImages(fp, ids.map((viewId) => ({ sha256: shas[i]!, viewId }))) : ids.map(() => undefined),
   );

@@ -93,8 +93,9 @@ export async function embedItems(
         skipped[start + k] = { path: it.path, category: it.category, kind: 'read-error', reason: readFailure(it.path, r.reason) };
         return;
       }
-      sources.push({ name: it.path, bytes: r.value });
-      shas.push(sha256Bytes(r.value));
+      const sha256 = sha256Bytes(r.value);
+      sources.push({ name: it.path, bytes: r.value, sha256 });
+      shas.push(sha256);
       at.push(start + k);
     });
     const { results, counts } = await embedImageViews(backbone, sources, { store, scales: opts.scales, maxPixels: opts.maxPixels });
