@@ -5,9 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { tsne, type TsneMethod } from '../src/eval/tsne.ts';
 import { Rng } from '../src/method/rng.ts';
 import { loadavg } from 'node:os';
-
-// Self-contained (no ./common.ts) so it runs on its own; `npm run bench` can list it as { name: 'tsne', fn: 'benchTsne' }.
-const round = (x: number, digits = 2): number => +x.toFixed(digits);
+import { round } from './common.ts';
 
 const DIM = 640;
 
