@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { ClipModel } from '../src/clip/model.ts';
 import { DEFAULT_TEXT_BATCH } from '../src/clip/text_tower.ts';
 import type { ClipConfig } from '../src/clip/config.ts';
-import { Rng } from '../src/method/rng.ts';
+import { Rng } from '../src/util/rng.ts';
 import { benchTextPairs } from './text_pairs.ts';
 import { bestOfInterleaved, ensureBenchModel, loadInfo, matmulPeakGflops, peakRssMb, round } from './common.ts';
 

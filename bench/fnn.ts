@@ -3,11 +3,11 @@
 // Runnable alone: node --import tsx bench/fnn.ts
 import { availableParallelism, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { FNN_DEFAULTS } from '../src/method/defaults.ts';
-import { Fnn } from '../src/method/fnn/model.ts';
-import { dropoutMasks } from '../src/method/fnn/schedule.ts';
-import { trainFnn } from '../src/method/fnn/train.ts';
-import { Rng } from '../src/method/rng.ts';
+import { FNN_DEFAULTS } from '../src/methods/rwda/defaults.ts';
+import { Fnn } from '../src/methods/rwda/fnn/model.ts';
+import { dropoutMasks } from '../src/methods/rwda/fnn/schedule.ts';
+import { trainFnn } from '../src/methods/rwda/fnn/train.ts';
+import { Rng } from '../src/util/rng.ts';
 
 const TORCH_TRAIN_S = 1.5;
 

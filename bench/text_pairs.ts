@@ -5,7 +5,7 @@
 import type { ClipModel } from '../src/clip/model.ts';
 import { DEFAULT_TEXT_BATCH, firstArgmax } from '../src/clip/text_tower.ts';
 import { packedLength, sharedPrefixLength } from '../src/clip/text_pairs.ts';
-import { augmentedPairs } from '../src/method/prompts.ts';
+import { augmentedPairs } from '../src/methods/rwda/prompts.ts';
 import { bestOfInterleaved, round } from './common.ts';
 
 export interface TextPairsBenchOptions {

@@ -3,7 +3,7 @@
 // `node --import tsx bench/tsne.ts [n ...]` runs the given sizes (default 2000 and 20000).
 import { fileURLToPath } from 'node:url';
 import { tsne, type TsneMethod } from '../src/eval/tsne.ts';
-import { Rng } from '../src/method/rng.ts';
+import { Rng } from '../src/util/rng.ts';
 import { loadavg } from 'node:os';
 import { round } from './common.ts';
 

@@ -4,7 +4,7 @@ export { RwdaError } from './errors.ts';
 export { ClipModel, type ClipModelLoadOptions, type EncodeOptions, type ImageInput } from './clip/model.ts';
 export type { PixelOutputs } from './clip/vision_tower.ts';
 /** The method: `trainDetector(model, { pairs, seed, store })` → Detector; `Detector.load(dir, model)`; `detector.score(files, { object, crops })`. */
-export { trainDetector, loadOrTrainDefaultDetector, defaultDetectorDir, Detector, buildTrainingSet, PROMPT_DEFAULTS, FNN_DEFAULTS, MULTICROP_DEFAULTS, type Backbone, type TrainDetectorOptions, type TrainProgress, type DetectorMeta, type DetectInput, type ImageScores, type ScoreOptions, type Scores, type ViewScores } from './method/index.ts';
+export { trainDetector, loadOrTrainDefaultDetector, defaultDetectorDir, Detector, buildTrainingSet, PROMPT_DEFAULTS, FNN_DEFAULTS, MULTICROP_DEFAULTS, type Backbone, type TrainDetectorOptions, type TrainProgress, type DetectorMeta, type DetectInput, type ImageScores, type ScoreOptions, type Scores, type ViewScores } from './methods/rwda/index.ts';
 /** The embedding cache (SQLite): `EmbeddingStore.open(path?)`, shared by train and detect. */
 export { EmbeddingStore, type StoreCounters } from './store/index.ts';
 /** Pretrained models from the Hugging Face hub: `resolveModel(nameOrDir)` → a local model directory. */

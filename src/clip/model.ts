@@ -7,7 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RwdaError } from '../errors.ts';
-import { l2normalizeRows } from '../method/scores.ts';
+import { l2normalizeRows } from '../util/vec.ts';
 import { openClipWeights, type ClipWeights } from './checkpoint.ts';
 import { loadModelDirConfig, type ClipConfig } from './config.ts';
 import { fingerprintOf, MODEL_DIR_WEIGHTS, weightsSha256 } from './fingerprint.ts';

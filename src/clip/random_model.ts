@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { basename, dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { RwdaError } from '../errors.ts';
-import { Rng } from '../method/rng.ts';
+import { Rng } from '../util/rng.ts';
 import { createProgress } from '../util/progress.ts';
 import { type ClipConfig, builtinConfigPath, listBuiltinConfigs, loadConfigFile, MODEL_DIR_CONFIG } from './config.ts';
 import { expectedClipKeys } from './checkpoint.ts';

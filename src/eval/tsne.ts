@@ -17,7 +17,7 @@
  * only, and tsnejs's optimiser) none is both seedable and fast enough for 20,000 points, and none follows sklearn.
  */
 import { RwdaError } from '../errors.ts';
-import { Rng } from '../method/rng.ts';
+import { Rng } from '../util/rng.ts';
 import {
   jointProbabilitiesExact,
   jointProbabilitiesNN,

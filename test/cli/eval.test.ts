@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ClipModel } from '../../src/clip/model.ts';
 import { computeMetrics } from '../../src/eval/metrics.ts';
 import { readRunResults, type RunResults } from '../../src/eval/report/index.ts';
-import { loadOrTrainDefaultDetector } from '../../src/method/train_detector.ts';
+import { loadOrTrainDefaultDetector } from '../../src/methods/rwda/train_detector.ts';
 import { cliFixture, comparable, rwda, summaryOf } from '../eval/runner_fixture.ts';
 
 const { tmp: TMP, home: HOME, cache: CACHE, model: MODEL, tree: TREE, ok: OK } = cliFixture('rwda-eval-cli-');

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { ClipModel } from '../../src/clip/model.ts';
 import { computeMetrics } from '../../src/eval/metrics.ts';
 import { readRunResults } from '../../src/eval/report/index.ts';
-import { augmentedPairs } from '../../src/method/prompts.ts';
-import { loadOrTrainDefaultDetector } from '../../src/method/train_detector.ts';
+import { augmentedPairs } from '../../src/methods/rwda/prompts.ts';
+import { loadOrTrainDefaultDetector } from '../../src/methods/rwda/train_detector.ts';
 import { EmbeddingStore } from '../../src/store/index.ts';
 import { cliFixture, rwda, summaryOf, traceEvents } from '../eval/runner_fixture.ts';
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClipModel } from '../../src/clip/model.ts';
-import { augmentedPairs } from '../../src/method/prompts.ts';
+import { augmentedPairs } from '../../src/methods/rwda/prompts.ts';
 import { EmbeddingStore } from '../../src/store/index.ts';
 import { cliFixture, rwda, summaryOf } from '../eval/runner_fixture.ts';
 

@@ -9,7 +9,7 @@ import { ClipModel } from '../../src/clip/model.ts';
 import { packedLength, packGroups, PairTextTower, sharedPrefixLength, type TextPair } from '../../src/clip/text_pairs.ts';
 import { REFERENCE_KERNELS } from '../../src/clip/onnx/transformer.ts';
 import { firstArgmax } from '../../src/clip/text_tower.ts';
-import { augmentedPairs } from '../../src/method/prompts.ts';
+import { augmentedPairs } from '../../src/methods/rwda/prompts.ts';
 import { RwdaError } from '../../src/errors.ts';
 import { assertClose, concat, f32, HF_TOKENIZER_DIR, loadGoldens, maxAbsDiff, modelDir, TINY_MODELS, TOL } from './towers_goldens.ts';
 

@@ -21,7 +21,7 @@ import {
 } from '../../src/eval/experiments/index.ts';
 import { runEval } from '../../src/eval/runner/index.ts';
 import { tsne } from '../../src/eval/tsne.ts';
-import { buildTrainingSet } from '../../src/method/training_set.ts';
+import { buildTrainingSet } from '../../src/methods/rwda/training_set.ts';
 import { EmbeddingStore } from '../../src/store/index.ts';
 import { mvtecTree, tinyModelDir } from './runner_fixture.ts';
 import { attr, checkEnvelope, checkHeadline, checkStat, checkXml, curvePath, elementsWithClass, subpaths } from './experiments_helpers.ts';

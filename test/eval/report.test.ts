@@ -23,7 +23,7 @@ import {
   type RunResults,
   type Stat,
 } from '../../src/eval/report/index.ts';
-import { Rng } from '../../src/method/rng.ts';
+import { Rng } from '../../src/util/rng.ts';
 import { CATEGORY_SPECS, SEEDS, categoryScores, makeResults } from './report_fixture.ts';
 
 const clone = (r: RunResults): RunResults => structuredClone(r);

@@ -14,7 +14,7 @@ import {
   type RunResults,
   type ScoreHistogram,
 } from '../../src/eval/report/schema.ts';
-import { Rng } from '../../src/method/rng.ts';
+import { Rng } from '../../src/util/rng.ts';
 
 export const SEEDS = [0, 1, 2];
 

@@ -30,7 +30,7 @@ import {
   type EmbedBatchInfo,
   type ScoreContext,
 } from '../../src/eval/runner/index.ts';
-import { trainDetector } from '../../src/method/train_detector.ts';
+import { trainDetector } from '../../src/methods/rwda/train_detector.ts';
 import { EmbeddingStore } from '../../src/store/index.ts';
 import { HF_TOKENIZER_DIR, modelDir } from '../clip/towers_goldens.ts';
 import { mvtecTree } from './runner_fixture.ts';

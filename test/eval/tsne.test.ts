@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RwdaError } from '../../src/errors.ts';
-import { Rng } from '../../src/method/rng.ts';
+import { Rng } from '../../src/util/rng.ts';
 import { initialEmbedding, tsne, type TsneOptions } from '../../src/eval/tsne.ts';
 import { jointProbabilitiesFromDistances } from '../../src/eval/tsne/affinities.ts';
 import { pcaProject } from '../../src/eval/tsne/linalg.ts';

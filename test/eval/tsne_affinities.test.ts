@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../src/method/rng.ts';
+import { Rng } from '../../src/util/rng.ts';
 import {
   binarySearchPerplexity,
   condensedIndex,

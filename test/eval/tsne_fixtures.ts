@@ -1,5 +1,5 @@
 // Shared inputs for the t-SNE tests.
-import { Rng } from '../../src/method/rng.ts';
+import { Rng } from '../../src/util/rng.ts';
 
 /** n × dim standard normal draws times `scale`. */
 export function gaussian(rng: Rng, n: number, dim: number, scale = 1): Float64Array {

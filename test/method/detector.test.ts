@@ -13,9 +13,9 @@ after(() => rmSync(TMP, { recursive: true, force: true }));
 
 import { RwdaError } from '../../src/errors.ts';
 import { decodeImage, preprocessImage, cropResizeToU8, toTensor } from '../../src/clip/preprocess/index.ts';
-import { trainDetector } from '../../src/method/train_detector.ts';
-import { cropViews, viewIds } from '../../src/method/multicrop.ts';
-import { promptPair } from '../../src/method/prompts.ts';
+import { trainDetector } from '../../src/methods/rwda/train_detector.ts';
+import { cropViews, viewIds } from '../../src/methods/common/multicrop.ts';
+import { promptPair } from '../../src/methods/rwda/prompts.ts';
 import { EmbeddingStore } from '../../src/store/index.ts';
 import { OPENCLIP_FIXTURES } from '../helpers/paths.ts';
 import { handClip, handFnn, stubBackbone, stubImage, stubText, unit } from './detector_stub.ts';

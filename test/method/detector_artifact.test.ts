@@ -12,10 +12,10 @@ process.env.RWDA_HOME = join(TMP, 'home');
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
 import { RwdaError } from '../../src/errors.ts';
-import { FNN_DEFAULTS } from '../../src/method/defaults.ts';
-import { Detector } from '../../src/method/detector.ts';
-import { DETECTOR_FORMAT_VERSION } from '../../src/method/detector_artifact.ts';
-import { defaultDetectorDir, loadOrTrainDefaultDetector, resolveTrainSettings, trainDetector, trainSettingsHash } from '../../src/method/train_detector.ts';
+import { FNN_DEFAULTS } from '../../src/methods/rwda/defaults.ts';
+import { Detector } from '../../src/methods/rwda/detector.ts';
+import { DETECTOR_FORMAT_VERSION } from '../../src/methods/rwda/detector_artifact.ts';
+import { defaultDetectorDir, loadOrTrainDefaultDetector, resolveTrainSettings, trainDetector, trainSettingsHash } from '../../src/methods/rwda/train_detector.ts';
 import { REPO_ROOT } from '../helpers/paths.ts';
 import { stubBackbone, stubText } from './detector_stub.ts';
 

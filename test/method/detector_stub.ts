@@ -1,8 +1,8 @@
 // A stub backbone with simple, hand-computable encoders, and a float64 re-implementation of the
 // FNN's eval forward pass, for checking detector scores by hand.
 import { createHash } from 'node:crypto';
-import type { Backbone } from '../../src/method/backbone.ts';
-import type { Fnn } from '../../src/method/fnn/model.ts';
+import type { Backbone } from '../../src/methods/common/backbone.ts';
+import type { Fnn } from '../../src/methods/rwda/fnn/model.ts';
 import { OPENAI_MEAN, OPENAI_STD } from '../../src/clip/config.ts';
 
 export const STUB_DIM = 6;

@@ -2,12 +2,12 @@
 // in train mode, identity in eval mode; both trainers apply the same masks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { layoutOf, resolveConfig } from '../../src/method/fnn/config.ts';
-import { Fnn } from '../../src/method/fnn/model.ts';
-import { dropoutMasks } from '../../src/method/fnn/schedule.ts';
-import { initState } from '../../src/method/fnn/state.ts';
-import { createTrainer } from '../../src/method/fnn/train.ts';
-import { Rng } from '../../src/method/rng.ts';
+import { layoutOf, resolveConfig } from '../../src/methods/rwda/fnn/config.ts';
+import { Fnn } from '../../src/methods/rwda/fnn/model.ts';
+import { dropoutMasks } from '../../src/methods/rwda/fnn/schedule.ts';
+import { initState } from '../../src/methods/rwda/fnn/state.ts';
+import { createTrainer } from '../../src/methods/rwda/fnn/train.ts';
+import { Rng } from '../../src/util/rng.ts';
 
 const f32 = (n: number): Float32Array => new Float32Array(n);
 const f64 = (n: number): Float64Array => new Float64Array(n);

@@ -3,8 +3,8 @@
 // README's float32 column). Tolerances are the README's suggested ones.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FnnState, FloatArray } from '../../src/method/fnn/state.ts';
-import { evalLogitsReference } from '../../src/method/fnn/train_reference.ts';
+import type { FnnState, FloatArray } from '../../src/methods/rwda/fnn/state.ts';
+import { evalLogitsReference } from '../../src/methods/rwda/fnn/train_reference.ts';
 import { evalOf, flat, loadGolden, maxAbsDiff, replay, sigmoid, VARIANTS, type EvalRecord, type Golden } from './fnn_goldens.ts';
 
 interface Tol {

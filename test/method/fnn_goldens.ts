@@ -3,12 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES } from '../helpers/paths.ts';
-import { layoutOf, resolveConfig, type FnnConfig, type Layout } from '../../src/method/fnn/config.ts';
-import { Fnn } from '../../src/method/fnn/model.ts';
-import { stateFromTensors, type FnnState, type FloatArray } from '../../src/method/fnn/state.ts';
-import { createTrainer, runSchedule } from '../../src/method/fnn/train.ts';
-import type { OptimizerSnapshot } from '../../src/method/fnn/train_reference.ts';
-import { Rng } from '../../src/method/rng.ts';
+import { layoutOf, resolveConfig, type FnnConfig, type Layout } from '../../src/methods/rwda/fnn/config.ts';
+import { Fnn } from '../../src/methods/rwda/fnn/model.ts';
+import { stateFromTensors, type FnnState, type FloatArray } from '../../src/methods/rwda/fnn/state.ts';
+import { createTrainer, runSchedule } from '../../src/methods/rwda/fnn/train.ts';
+import type { OptimizerSnapshot } from '../../src/methods/rwda/fnn/train_reference.ts';
+import { Rng } from '../../src/util/rng.ts';
 
 export const FNN_FIXTURES = join(FIXTURES, 'fnn');
 export const VARIANTS = ['lr1e-3_wd1e-2', 'lr1e-2_wd1e-1', 'ragged_n44_bs8'] as const;

@@ -2,10 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RwdaError } from '../../src/errors.ts';
-import { FNN_DEFAULTS } from '../../src/method/defaults.ts';
-import { Fnn } from '../../src/method/fnn/model.ts';
-import { evalLogitsReference } from '../../src/method/fnn/train_reference.ts';
-import { Rng } from '../../src/method/rng.ts';
+import { FNN_DEFAULTS } from '../../src/methods/rwda/defaults.ts';
+import { Fnn } from '../../src/methods/rwda/fnn/model.ts';
+import { evalLogitsReference } from '../../src/methods/rwda/fnn/train_reference.ts';
+import { Rng } from '../../src/util/rng.ts';
 import { goldenState, loadGolden, maxAbsDiff, sigmoid } from './fnn_goldens.ts';
 
 const TORCH_KEYS_3 = [

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RwdaError } from '../../src/errors.ts';
-import { trainFnn, type StepInfo } from '../../src/method/fnn/train.ts';
-import { Rng } from '../../src/method/rng.ts';
+import { trainFnn, type StepInfo } from '../../src/methods/rwda/fnn/train.ts';
+import { Rng } from '../../src/util/rng.ts';
 import { goldenData, goldenState, loadGolden, maxAbsDiff } from './fnn_goldens.ts';
 
 function pairData(pairs: number, dim: number, seed: number, signal = 0): { x: Float32Array; dim: number; labels: Uint8Array } {

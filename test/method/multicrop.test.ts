@@ -8,7 +8,7 @@ import {
   roundHalfEvenDiv,
   viewIds,
   type View,
-} from '../../src/method/multicrop.ts';
+} from '../../src/methods/common/multicrop.ts';
 import { RwdaError } from '../../src/errors.ts';
 
 function crops(views: View[], k: number): Array<[string, number, number, number, number]> {

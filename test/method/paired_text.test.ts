@@ -10,9 +10,9 @@ const TMP = mkdtempSync(join(tmpdir(), 'rwda-pairtext-'));
 process.env.RWDA_HOME = join(TMP, 'home');
 
 import { ClipModel } from '../../src/clip/model.ts';
-import type { Backbone } from '../../src/method/backbone.ts';
-import { pairAwareBackbone } from '../../src/method/paired_text.ts';
-import { buildTrainingSet } from '../../src/method/training_set.ts';
+import type { Backbone } from '../../src/methods/common/backbone.ts';
+import { pairAwareBackbone } from '../../src/methods/rwda/paired_text.ts';
+import { buildTrainingSet } from '../../src/methods/rwda/training_set.ts';
 import { EmbeddingStore } from '../../src/store/index.ts';
 import { HF_TOKENIZER_DIR, maxAbsDiff, modelDir } from '../clip/towers_goldens.ts';
 import { stubBackbone, stubText } from './detector_stub.ts';

@@ -9,8 +9,8 @@ import {
   promptPair,
   randomWord,
   wordSpec,
-} from '../../src/method/prompts.ts';
-import { Rng } from '../../src/method/rng.ts';
+} from '../../src/methods/rwda/prompts.ts';
+import { Rng } from '../../src/util/rng.ts';
 import { RwdaError } from '../../src/errors.ts';
 
 // Positions of the five random words in a full prompt

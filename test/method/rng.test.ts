@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../src/method/rng.ts';
+import { Rng } from '../../src/util/rng.ts';
 
 // An independent reimplementation in BigInt arithmetic (masking to 32 bits explicitly), so that a
-// slip in the Math.imul / >>> 0 bookkeeping of src/method/rng.ts cannot be reproduced here.
+// slip in the Math.imul / >>> 0 bookkeeping of src/util/rng.ts cannot be reproduced here.
 const M32 = 0xffffffffn;
 const rotlBig = (x: bigint, k: bigint): bigint => ((x << k) | (x >> (32n - k))) & M32;
 

@@ -12,8 +12,8 @@ import {
   l2normalizeInPlace,
   l2normalizeRows,
   softmaxAnomaly,
-} from '../../src/method/scores.ts';
-import { Rng } from '../../src/method/rng.ts';
+} from '../../src/methods/common/scores.ts';
+import { Rng } from '../../src/util/rng.ts';
 import { RwdaError } from '../../src/errors.ts';
 import { OPENCLIP_FIXTURES } from '../helpers/paths.ts';
 

@@ -11,9 +11,9 @@ process.env.RWDA_HOME = join(TMP, 'home');
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
 import { RwdaError } from '../../src/errors.ts';
-import { Detector } from '../../src/method/detector.ts';
-import { augmentedPairs } from '../../src/method/prompts.ts';
-import { defaultDetectorDir, resolveTrainSettings, trainDetector, trainSettingsHash } from '../../src/method/train_detector.ts';
+import { Detector } from '../../src/methods/rwda/detector.ts';
+import { augmentedPairs } from '../../src/methods/rwda/prompts.ts';
+import { defaultDetectorDir, resolveTrainSettings, trainDetector, trainSettingsHash } from '../../src/methods/rwda/train_detector.ts';
 import { stubBackbone } from './detector_stub.ts';
 
 const SMALL = { pairs: 40, hidden: [12, 6], epochs: 1, batchSize: 16 } as const;

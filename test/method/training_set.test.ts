@@ -11,9 +11,9 @@ process.env.RWDA_HOME = join(TMP, 'home');
 
 import { RwdaError } from '../../src/errors.ts';
 import { ClipModel } from '../../src/clip/model.ts';
-import type { Backbone } from '../../src/method/backbone.ts';
-import { buildTrainingSet } from '../../src/method/training_set.ts';
-import { augmentedPairs } from '../../src/method/prompts.ts';
+import type { Backbone } from '../../src/methods/common/backbone.ts';
+import { buildTrainingSet } from '../../src/methods/rwda/training_set.ts';
+import { augmentedPairs } from '../../src/methods/rwda/prompts.ts';
 import { EmbeddingStore } from '../../src/store/index.ts';
 import { HF_TOKENIZER_DIR, modelDir } from '../clip/towers_goldens.ts';
 

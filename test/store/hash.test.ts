@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256Bytes, sha256File } from '../../src/store/index.ts';
 import { RwdaError } from '../../src/errors.ts';
-import { Rng } from '../../src/method/rng.ts';
+import { Rng } from '../../src/util/rng.ts';
 
 test('sha256File: FIPS 180-2 vectors, and files spanning several read chunks', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rwda-hash-'));

@@ -11,8 +11,8 @@ import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RwdaError } from '../../errors.ts';
 import { displayPath, listImages } from '../../data/images.ts';
-import { Detector, type ImageScores } from '../../method/detector.ts';
-import { loadOrTrainDefaultDetector } from '../../method/train_detector.ts';
+import { Detector, type ImageScores } from '../../methods/rwda/detector.ts';
+import { loadOrTrainDefaultDetector } from '../../methods/rwda/train_detector.ts';
 import { createProgress } from '../../util/progress.ts';
 import { addModelOptions, intOption, openModel, openStore, trainProgress, type ModelCliOptions } from './train.ts';
 

@@ -11,10 +11,10 @@
  */
 import { RwdaError } from '../../errors.ts';
 import type { DatasetSpec } from '../../data/index.ts';
-import { backboneName, type Backbone } from '../../method/backbone.ts';
-import { PROMPT_DEFAULTS } from '../../method/defaults.ts';
-import { packageVersion } from '../../method/detector_artifact.ts';
-import type { TrainProgress } from '../../method/train_detector.ts';
+import { backboneName, type Backbone } from '../../methods/common/backbone.ts';
+import { PROMPT_DEFAULTS } from '../../methods/rwda/defaults.ts';
+import { packageVersion } from '../../methods/rwda/detector_artifact.ts';
+import type { TrainProgress } from '../../methods/rwda/train_detector.ts';
 import type { EmbeddingStore, StoreCounters } from '../../store/index.ts';
 import { METHODS, type MethodId, type MetricSummary, type RunConfig, type SkippedEntry, type Stat } from '../report/index.ts';
 import {

@@ -60,7 +60,7 @@ export interface MetricSummary {
   f1Max: Stat;
 }
 
-/** FNN and training hyperparameters (names as in src/method/defaults.ts). */
+/** FNN and training hyperparameters (names as in src/methods/rwda/defaults.ts). */
 export interface FnnHyperparameters {
   hidden: number[];
   dropout: number;
@@ -75,7 +75,7 @@ export interface FnnHyperparameters {
   bnMomentum?: number;
 }
 
-/** Prompt settings (names as in src/method/defaults.ts); the pair count is `RunConfig.pairs`. */
+/** Prompt settings (names as in src/methods/rwda/defaults.ts); the pair count is `RunConfig.pairs`. */
 export interface PromptSettings {
   normalWord: string;
   anomalyWord: string;

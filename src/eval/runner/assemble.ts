@@ -3,7 +3,7 @@
  * category mean, ROC / PR curves and score histograms of the first seed.
  */
 import { RwdaError } from '../../errors.ts';
-import { evaluateScores, type Metrics } from '../../eval/metrics.ts';
+import { evaluateScores, type Metrics } from '../metrics.ts';
 import {
   METHODS,
   METRICS,

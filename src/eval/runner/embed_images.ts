@@ -10,8 +10,8 @@
 import { readFile } from 'node:fs/promises';
 import { RwdaError } from '../../errors.ts';
 import type { DatasetItem } from '../../data/index.ts';
-import type { Backbone } from '../../method/backbone.ts';
-import { embedImageViews, type ImageSource } from '../../method/embed_cache.ts';
+import type { Backbone } from '../../methods/common/backbone.ts';
+import { embedImageViews, type ImageSource } from '../../methods/common/embed_cache.ts';
 import { sha256Bytes, type EmbeddingStore } from '../../store/index.ts';
 import type { SkippedEntry } from '../report/index.ts';
 

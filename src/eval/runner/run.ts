@@ -23,11 +23,11 @@
 import { resolve } from 'node:path';
 import { RwdaError } from '../../errors.ts';
 import type { DatasetSpec } from '../../data/index.ts';
-import type { Backbone } from '../../method/backbone.ts';
-import { backboneName } from '../../method/backbone.ts';
-import { PROMPT_DEFAULTS } from '../../method/defaults.ts';
-import { packageVersion } from '../../method/detector_artifact.ts';
-import type { TrainProgress } from '../../method/train_detector.ts';
+import type { Backbone } from '../../methods/common/backbone.ts';
+import { backboneName } from '../../methods/common/backbone.ts';
+import { PROMPT_DEFAULTS } from '../../methods/rwda/defaults.ts';
+import { packageVersion } from '../../methods/rwda/detector_artifact.ts';
+import type { TrainProgress } from '../../methods/rwda/train_detector.ts';
 import type { EmbeddingStore, StoreCounters } from '../../store/index.ts';
 import { writeReports, type AuprKind, type RunConfig, type RunResults } from '../report/index.ts';
 import { assembleResults, type SeedScores } from './assemble.ts';

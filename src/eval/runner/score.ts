@@ -6,16 +6,16 @@
  * image's object, s_fnn = sigmoid(FNN(x)), s = (s_clip + s_fnn) / 2; then each kind is aggregated
  * over the views on its own (mean of the standard view and the max, or mean, over the crops).
  * Detector.score works on files only, so that per-view aggregation is repeated here for stored
- * embeddings (aggregateImageScores; a candidate to move into src/method/detector.ts).
+ * embeddings (aggregateImageScores; a candidate to move into src/methods/rwda/detector.ts).
  */
 import { RwdaError } from '../../errors.ts';
-import type { Backbone } from '../../method/backbone.ts';
-import { PROMPT_DEFAULTS } from '../../method/defaults.ts';
-import type { Detector } from '../../method/detector.ts';
-import { embedTexts } from '../../method/embed_cache.ts';
-import { aggregateViewScores, type CropAggregation } from '../../method/multicrop.ts';
-import { promptPair } from '../../method/prompts.ts';
-import { clipScores, l2normalizeRows } from '../../method/scores.ts';
+import type { Backbone } from '../../methods/common/backbone.ts';
+import { PROMPT_DEFAULTS } from '../../methods/rwda/defaults.ts';
+import type { Detector } from '../../methods/rwda/detector.ts';
+import { embedTexts } from '../../methods/common/embed_cache.ts';
+import { aggregateViewScores, type CropAggregation } from '../../methods/common/multicrop.ts';
+import { promptPair } from '../../methods/rwda/prompts.ts';
+import { clipScores, l2normalizeRows } from '../../methods/common/scores.ts';
 import type { EmbeddingStore } from '../../store/index.ts';
 import type { EmbeddedItem } from './embed_images.ts';
 

@@ -7,9 +7,9 @@
 import * as ort from 'onnxruntime-node';
 import { RwdaError } from '../../errors.ts';
 import { DATASET_NAMES, formatLoadSummary, loadDataset, type DatasetSpec } from '../../data/index.ts';
-import type { Backbone } from '../../method/backbone.ts';
-import { PROMPT_DEFAULTS } from '../../method/defaults.ts';
-import { loadOrTrainDefaultDetector, type TrainProgress } from '../../method/train_detector.ts';
+import type { Backbone } from '../../methods/common/backbone.ts';
+import { PROMPT_DEFAULTS } from '../../methods/rwda/defaults.ts';
+import { loadOrTrainDefaultDetector, type TrainProgress } from '../../methods/rwda/train_detector.ts';
 import type { EmbeddingStore } from '../../store/index.ts';
 import type { SkippedEntry } from '../report/index.ts';
 import type { SeedScores } from './assemble.ts';

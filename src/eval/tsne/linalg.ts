@@ -2,7 +2,7 @@
  * Dense linear algebra for t-SNE: blocked Gram products (pairwise squared distances, covariance) and the PCA
  * initialisation. Everything is float64 and single-threaded, so results are identical on every run.
  */
-import { Rng } from '../../method/rng.ts';
+import { Rng } from '../../util/rng.ts';
 
 /** Rows per Gram block: 64 × 64 doubles = 32 KiB, small enough for the block and its input rows to stay in cache. */
 export const GRAM_BLOCK = 64;

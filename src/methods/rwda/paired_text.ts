@@ -4,9 +4,9 @@
  * complete missing pair with encodeTextPairs (shared prefix run once) and the rest with encodeText.
  * The store logic of embedTexts is untouched, so cached texts are still never encoded again.
  */
-import { RwdaError } from '../errors.ts';
-import type { EncodeOptions } from '../clip/model.ts';
-import type { Backbone } from './backbone.ts';
+import { RwdaError } from '../../errors.ts';
+import type { EncodeOptions } from '../../clip/model.ts';
+import type { Backbone } from '../common/backbone.ts';
 import type { PromptPair } from './prompts.ts';
 
 /** `backbone` itself when it has no pair encoder; else a Backbone whose encodeText pairs up the texts of `pairs`. */

@@ -3,62 +3,16 @@
  * prompt similarities, as in open_clip's `(100 * image @ text.T).softmax(-1)`), the fusion
  * "CLIP + ours", and L2 normalisation.
  */
-import { RwdaError } from '../errors.ts';
-import { PROMPT_DEFAULTS } from './defaults.ts';
+import { RwdaError } from '../../errors.ts';
+import { PROMPT_DEFAULTS } from '../rwda/defaults.ts';
 
-/** A dense vector of numbers. */
-export type Vec = ArrayLike<number>;
+import { checkMatrix, dot, l2norm, type Vec } from '../../util/vec.ts';
+
+export { dot, l2norm, l2normalize, l2normalizeInPlace, l2normalizeRows, L2_EPS, type Vec } from '../../util/vec.ts';
 
 // Embeddings that should be unit length but are off by more than this were almost certainly never
 // normalised; float32 rounding of a normalised 640-d vector moves the norm by ~1e-7.
 const UNIT_NORM_TOLERANCE = 1e-3;
-
-/** torch.nn.functional.normalize's eps: a vector with a smaller norm is divided by eps instead. */
-export const L2_EPS = 1e-12;
-
-/** Dot product accumulated in float64. */
-export function dot(a: Vec, b: Vec): number {
-  if (a.length !== b.length) throw new RwdaError(`dot: length mismatch (${a.length} vs ${b.length})`);
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-}
-
-/** Euclidean norm accumulated in float64. */
-export function l2norm(v: Vec, offset = 0, length = v.length - offset): number {
-  let s = 0;
-  for (let i = offset; i < offset + length; i++) s += v[i]! * v[i]!;
-  return Math.sqrt(s);
-}
-
-/** Scales v to unit length in place (torch semantics: divides by max(‖v‖, 1e-12)) and returns it. */
-export function l2normalizeInPlace<T extends Float32Array | Float64Array | number[]>(v: T): T {
-  const d = Math.max(l2norm(v), L2_EPS);
-  for (let i = 0; i < v.length; i++) v[i] = v[i]! / d;
-  return v;
-}
-
-/** A unit-length float32 copy of v (torch semantics: divides by max(‖v‖, 1e-12)). */
-export function l2normalize(v: Vec): Float32Array {
-  return l2normalizeInPlace(Float32Array.from(v));
-}
-
-/** Normalises each row of a row-major [rows, dim] matrix in place and returns it. */
-export function l2normalizeRows<T extends Float32Array | Float64Array>(data: T, dim: number): T {
-  checkMatrix(data, dim, 'l2normalizeRows');
-  for (let off = 0; off < data.length; off += dim) {
-    const d = Math.max(l2norm(data, off, dim), L2_EPS);
-    for (let i = off; i < off + dim; i++) data[i] = data[i]! / d;
-  }
-  return data;
-}
-
-function checkMatrix(data: Vec, dim: number, what: string): void {
-  if (!Number.isInteger(dim) || dim <= 0) throw new RwdaError(`${what}: dim must be a positive integer, got ${dim}`);
-  if (data.length % dim !== 0) {
-    throw new RwdaError(`${what}: matrix length ${data.length} is not a multiple of dim ${dim}`);
-  }
-}
 
 function checkUnit(v: Vec, what: string, offset = 0, length = v.length - offset): void {
   const n = l2norm(v, offset, length);

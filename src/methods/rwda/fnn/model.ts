@@ -3,8 +3,8 @@
  * Linear(h_last, 1) giving the anomaly logit. Holds a torch-compatible state_dict and scores
  * embeddings in eval mode through onnxruntime.
  */
-import { RwdaError } from '../../errors.ts';
-import { Rng } from '../rng.ts';
+import { RwdaError } from '../../../errors.ts';
+import { Rng } from '../../../util/rng.ts';
 import { layoutOf, resolveConfig, type FnnConfig, type Layout } from './config.ts';
 import { buildEvalGraph, type Dtype } from './graphs.ts';
 import { createSyncSession, Tensor, type SyncSession } from './ort.ts';

@@ -5,10 +5,10 @@
  * Normalising a stored raw vector gives bit-for-bit what normalising a fresh one gives, so a cached
  * run scores exactly like an uncached one.
  */
-import { RwdaError } from '../errors.ts';
-import { cropResizeImage, decodeImage, preprocessImage, type DecodedImage } from '../clip/preprocess/index.ts';
-import { sha256Bytes } from '../store/hash.ts';
-import type { EmbeddingStore } from '../store/index.ts';
+import { RwdaError } from '../../errors.ts';
+import { cropResizeImage, decodeImage, preprocessImage, type DecodedImage } from '../../clip/preprocess/index.ts';
+import { sha256Bytes } from '../../store/hash.ts';
+import type { EmbeddingStore } from '../../store/index.ts';
 import type { Backbone } from './backbone.ts';
 import { cropViews, STANDARD_VIEW_ID, viewIds, type View } from './multicrop.ts';
 import { l2normalizeRows } from './scores.ts';

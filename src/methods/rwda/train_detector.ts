@@ -4,11 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { RwdaError } from '../errors.ts';
-import { canonicalJson } from '../clip/fingerprint.ts';
-import type { EmbeddingStore } from '../store/index.ts';
-import { rwdaHome } from '../util/cachedir.ts';
-import { backboneName, type Backbone } from './backbone.ts';
+import { RwdaError } from '../../errors.ts';
+import { canonicalJson } from '../../clip/fingerprint.ts';
+import type { EmbeddingStore } from '../../store/index.ts';
+import { rwdaHome } from '../../util/cachedir.ts';
+import { backboneName, type Backbone } from '../common/backbone.ts';
 import { FNN_DEFAULTS, PROMPT_DEFAULTS } from './defaults.ts';
 import { Detector } from './detector.ts';
 import { DETECTOR_FORMAT, DETECTOR_FORMAT_VERSION, packageVersion, type DetectorMeta } from './detector_artifact.ts';
@@ -26,7 +26,7 @@ export interface TrainProgress {
   loss?: number;
 }
 
-/** Options of trainDetector; every default is in src/method/defaults.ts. */
+/** Options of trainDetector; every default is in src/methods/rwda/defaults.ts. */
 export interface TrainDetectorOptions {
   /** Number of augmented prompt pairs (default 10,000). */
   pairs?: number;

@@ -13,16 +13,16 @@
  * hold the maxima.
  */
 import { readFile } from 'node:fs/promises';
-import { RwdaError } from '../errors.ts';
-import type { EmbeddingStore } from '../store/index.ts';
-import { backboneName, type Backbone } from './backbone.ts';
+import { RwdaError } from '../../errors.ts';
+import type { EmbeddingStore } from '../../store/index.ts';
+import { backboneName, type Backbone } from '../common/backbone.ts';
 import { MULTICROP_DEFAULTS, PROMPT_DEFAULTS } from './defaults.ts';
 import { readFnn, readMeta, writeDetectorDir, type DetectorMeta } from './detector_artifact.ts';
-import { embedImageViews, embedTexts, type ImageSource, type ViewCounts } from './embed_cache.ts';
+import { embedImageViews, embedTexts, type ImageSource, type ViewCounts } from '../common/embed_cache.ts';
 import type { Fnn } from './fnn/model.ts';
-import { aggregateViewScores, type CropAggregation } from './multicrop.ts';
+import { aggregateViewScores, type CropAggregation } from '../common/multicrop.ts';
 import { promptPair } from './prompts.ts';
-import { clipScores, fuseScores, l2normalizeRows } from './scores.ts';
+import { clipScores, fuseScores, l2normalizeRows } from '../common/scores.ts';
 
 /** The three scores of one image or view. */
 export interface Scores {

@@ -3,8 +3,8 @@
  * rates and dropout masks: data validation, the per-epoch pair order, the StepLR schedule and
  * the dropout masks.
  */
-import { RwdaError } from '../../errors.ts';
-import type { Rng } from '../rng.ts';
+import { RwdaError } from '../../../errors.ts';
+import type { Rng } from '../../../util/rng.ts';
 import type { FnnConfig } from './config.ts';
 
 /** Training data: n rows of width dim, row 2k normal (label 0), row 2k+1 anomalous (label 1). */

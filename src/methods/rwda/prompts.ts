@@ -2,10 +2,10 @@
  * Text prompts of the method: the prompt-guided pair "a photo of [n] object" / "a photo of [a] object"
  * and its random-word augmentation "[] a [] photo [] of [] {n} []" (five slots, one random word each).
  */
-import { RwdaError } from '../errors.ts';
+import { RwdaError } from '../../errors.ts';
 import { PROMPT_DEFAULTS } from './defaults.ts';
 import { randomWord, wordSpec, type RandomWordOptions } from './random_words.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../../util/rng.ts';
 
 export { randomWord, wordSpec, type RandomWordOptions, type WordSpec } from './random_words.ts';
 

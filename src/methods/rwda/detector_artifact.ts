@@ -9,10 +9,10 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { RwdaError } from '../errors.ts';
-import { fileSha256 } from '../clip/fingerprint.ts';
-import { SafetensorsFile, writeSafetensors } from '../clip/safetensors.ts';
-import { writeFileAtomic } from '../util/atomic.ts';
+import { RwdaError } from '../../errors.ts';
+import { fileSha256 } from '../../clip/fingerprint.ts';
+import { SafetensorsFile, writeSafetensors } from '../../clip/safetensors.ts';
+import { writeFileAtomic } from '../../util/atomic.ts';
 import { resolveConfig, type FnnConfig } from './fnn/config.ts';
 import { Fnn } from './fnn/model.ts';
 
@@ -32,7 +32,7 @@ export interface DetectorMeta {
   /** ISO 8601 UTC. */
   createdAt: string;
   backbone: { name: string; fingerprint: string; embedDim: number };
-  /** How the training prompts were made (see src/method/prompts.ts). */
+  /** How the training prompts were made (see src/methods/rwda/prompts.ts). */
   prompts: {
     normalWord: string;
     anomalyWord: string;
@@ -66,7 +66,7 @@ export interface DetectorMeta {
 let cachedVersion: string | undefined;
 /** rwda's package version. */
 export function packageVersion(): string {
-  cachedVersion ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  cachedVersion ??= (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   return cachedVersion;
 }
 

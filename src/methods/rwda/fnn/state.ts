@@ -6,8 +6,8 @@
  * float32; `num_batches_tracked` (an int64 in torch) is stored as a one-element float32 with
  * shape [], exact up to 2^24 batches.
  */
-import { RwdaError } from '../../errors.ts';
-import type { Rng } from '../rng.ts';
+import { RwdaError } from '../../../errors.ts';
+import type { Rng } from '../../../util/rng.ts';
 import { layoutOf, numel, type Layout } from './config.ts';
 
 export type FloatArray = Float32Array | Float64Array;

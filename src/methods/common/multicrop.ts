@@ -12,8 +12,8 @@
  * - each crop is resized to the model input (a square crop passes the centre crop unchanged);
  * - image score = mean(standard-view score, max over crop scores) ('mean' over crops is the option).
  */
-import { RwdaError } from '../errors.ts';
-import { MULTICROP_DEFAULTS } from './defaults.ts';
+import { RwdaError } from '../../errors.ts';
+import { MULTICROP_DEFAULTS } from '../rwda/defaults.ts';
 
 /** An integer pixel rectangle in source-image coordinates. */
 export interface Box {

@@ -18,8 +18,8 @@
  *           with `debug`: g:<key> for every parameter.
  */
 import type { FnnConfig, Layout } from './config.ts';
-import { GraphBuilder, int, ints, type FloatDTypeName } from '../../clip/onnx/graph.ts';
-import { linear, reshape } from '../../clip/onnx/ops.ts';
+import { GraphBuilder, int, ints, type FloatDTypeName } from '../../../clip/onnx/graph.ts';
+import { linear, reshape } from '../../../clip/onnx/ops.ts';
 import type { FnnState } from './state.ts';
 
 export type Dtype = 'float32' | 'float64';

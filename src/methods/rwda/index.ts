@@ -1,6 +1,6 @@
 /** The paper's method: prompts, scores, multi-crop, the FNN, and the detector built from them. */
 export { PROMPT_DEFAULTS, FNN_DEFAULTS, MULTICROP_DEFAULTS } from './defaults.ts';
-export { Rng } from './rng.ts';
+export { Rng } from '../../util/rng.ts';
 export {
   promptPair,
   augmentedPairs,
@@ -17,7 +17,7 @@ export {
   type RandomWordOptions,
   type WordSpec,
 } from './prompts.ts';
-export { clipScore, clipScores, fuseScores, softmaxAnomaly, dot, l2norm, l2normalize, l2normalizeInPlace, l2normalizeRows, L2_EPS, type Vec } from './scores.ts';
+export { clipScore, clipScores, fuseScores, softmaxAnomaly, dot, l2norm, l2normalize, l2normalizeInPlace, l2normalizeRows, L2_EPS, type Vec } from '../common/scores.ts';
 export {
   cropViews,
   centerSquare,
@@ -29,10 +29,10 @@ export {
   type Box,
   type CropAggregation,
   type MultiCropOptions,
-} from './multicrop.ts';
+} from '../common/multicrop.ts';
 export { Fnn, trainFnn, resolveConfig as resolveFnnConfig, type FnnConfig, type StepInfo, type TrainOptions as FnnTrainOptions } from './fnn/index.ts';
-export { backboneName, type Backbone } from './backbone.ts';
-export { embedTexts, embedImageViews, viewTensor, type TextEmbeddings, type ViewEmbeddings, type ViewCounts, type ImageSource } from './embed_cache.ts';
+export { backboneName, type Backbone } from '../common/backbone.ts';
+export { embedTexts, embedImageViews, viewTensor, type TextEmbeddings, type ViewEmbeddings, type ViewCounts, type ImageSource } from '../common/embed_cache.ts';
 export { buildTrainingSet, type TrainingSet, type TrainingSetOptions } from './training_set.ts';
 export {
   DETECTOR_FORMAT,

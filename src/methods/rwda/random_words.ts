@@ -2,9 +2,9 @@
  * Random words for the prompt augmentation of the paper: strings of characters drawn uniformly
  * from an alphabet, with a length drawn uniformly from [minLength, maxLength].
  */
-import { RwdaError } from '../errors.ts';
+import { RwdaError } from '../../errors.ts';
 import { PROMPT_DEFAULTS } from './defaults.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../../util/rng.ts';
 
 /** How random words are drawn. */
 export interface RandomWordOptions {

@@ -3,8 +3,8 @@
  * same shape so that scores can be checked against hand-computed values.
  */
 import { basename } from 'node:path';
-import type { EncodeOptions } from '../clip/model.ts';
-import type { PreprocessCfg } from '../clip/preprocess/index.ts';
+import type { EncodeOptions } from '../../clip/model.ts';
+import type { PreprocessCfg } from '../../clip/preprocess/index.ts';
 
 /** A CLIP model as the method uses it: identity, sizes, and the two encoders. */
 export interface Backbone {

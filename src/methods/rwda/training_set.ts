@@ -3,11 +3,11 @@
  * tower and L2-normalised, laid out as the FNN expects (row 2k = normal prompt of pair k, label 0;
  * row 2k+1 = its anomalous counterpart, label 1).
  */
-import { RwdaError } from '../errors.ts';
-import type { EmbeddingStore } from '../store/index.ts';
-import type { Backbone } from './backbone.ts';
+import { RwdaError } from '../../errors.ts';
+import type { EmbeddingStore } from '../../store/index.ts';
+import type { Backbone } from '../common/backbone.ts';
 import { PROMPT_DEFAULTS } from './defaults.ts';
-import { embedTexts } from './embed_cache.ts';
+import { embedTexts } from '../common/embed_cache.ts';
 import { pairAwareBackbone } from './paired_text.ts';
 import { augmentedPairs, type PromptPair, type RandomWordOptions } from './prompts.ts';
 

@@ -27,7 +27,7 @@ export const PROMPT_DEFAULTS = {
   temperature: 0.01,
 } as const;
 
-/** FNN and training settings (torch semantics; see src/method/fnn). */
+/** FNN and training settings (torch semantics; see src/methods/rwda/fnn). */
 export const FNN_DEFAULTS = {
   /** OURS: hidden widths h1, h2, h3. */
   hidden: [512, 256, 128] as readonly number[],

@@ -2,8 +2,8 @@
  * trainFnn: the paper's training loop (AdamW, StepLR after every epoch, batches of whole pairs,
  * pairs shuffled every epoch) over either trainer.
  */
-import { RwdaError } from '../../errors.ts';
-import type { Rng } from '../rng.ts';
+import { RwdaError } from '../../../errors.ts';
+import type { Rng } from '../../../util/rng.ts';
 import { layoutOf, resolveConfig, type FnnConfig, type Layout } from './config.ts';
 import { Fnn, rngStreams } from './model.ts';
 import { dropoutMasks, planSteps, validateTrainData, type StepPlan, type TrainData } from './schedule.ts';

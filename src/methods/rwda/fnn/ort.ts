@@ -10,8 +10,8 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
-import { createSessionFromBytes, ortSessionOptions, sessionError, type SessionOptions } from '../../clip/onnx/session.ts';
-import { RwdaError } from '../../errors.ts';
+import { createSessionFromBytes, ortSessionOptions, sessionError, type SessionOptions } from '../../../clip/onnx/session.ts';
+import { RwdaError } from '../../../errors.ts';
 
 export type OrtTensor = InstanceType<typeof ort.Tensor>;
 export const Tensor = ort.Tensor;

@@ -4,7 +4,7 @@
  * The network is torch's `Sequential(Linear, BatchNorm1d, ReLU, Dropout, …, Linear(h_last, 1))`, so
  * hidden block i owns modules 4i (Linear) and 4i+1 (BatchNorm1d), and the head is module 4·L.
  */
-import { RwdaError } from '../../errors.ts';
+import { RwdaError } from '../../../errors.ts';
 import { FNN_DEFAULTS } from '../defaults.ts';
 
 /** Every setting of the detector and its training (see FNN_DEFAULTS for the values and their origin). */
