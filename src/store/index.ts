@@ -8,6 +8,7 @@ export {
   type ImageRow,
   type ResultEntry,
   type StoreCounters,
+  type GridRow,
   type StoreOptions,
   type TextRow,
 } from './store.ts';

@@ -45,6 +45,22 @@ const MIGRATIONS: ReadonlyArray<(db: BetterSqlite3.Database) => void> = [
       );
     `);
   },
+  (db) => {
+    // Token grids: a method's dense per-image embeddings (WinCLIP's window embeddings of one scale,
+    // the unprojected patch tokens), kept apart from image_embeddings, which holds one pooled
+    // vector per view. `kind` names the grid ("windows:2", "patches"); `rows` × `dim` float32.
+    db.exec(`
+      CREATE TABLE token_grids (
+        fingerprint TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        rows INTEGER NOT NULL CHECK (rows > 0),
+        dim INTEGER NOT NULL CHECK (dim > 0),
+        data BLOB NOT NULL CHECK (length(data) = 4 * rows * dim),
+        PRIMARY KEY (fingerprint, sha256, kind)
+      );
+    `);
+  },
 ];
 
 /** The schema version this build writes. */

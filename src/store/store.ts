@@ -55,9 +55,20 @@ export interface StoreCounters {
   textHits: number;
   textMisses: number;
   textWrites: number;
+  gridHits: number;
+  gridMisses: number;
+  gridWrites: number;
   /** Write transactions committed by this connection (a batch put is one). */
   writeTransactions: number;
 }
+/** One stored token grid: `rows` × `dim` float32 values of one image under one kind. */
+export interface GridRow {
+  sha256: string;
+  kind: string;
+  rows: number;
+  data: Float32Array;
+}
+
 /** Options of EmbeddingStore.open. */
 export interface StoreOptions {
   /** How long to wait for another connection's lock (ms). */
@@ -128,6 +139,9 @@ export class EmbeddingStore {
     textHits: 0,
     textMisses: 0,
     textWrites: 0,
+    gridHits: 0,
+    gridMisses: 0,
+    gridWrites: 0,
     writeTransactions: 0,
   };
   private readonly stmts: Map<string, BetterSqlite3.Statement> = new Map();
@@ -250,6 +264,45 @@ export class EmbeddingStore {
       for (const r of rows) st.run(fp, r.sha256, r.viewId, r.embedding.length, encodeEmbedding(r.embedding));
     });
     this.stats.imageWrites += rows.length;
+  }
+
+  /** Token grids of many images (undefined where missing), in the order of `keys`. */
+  getGrids(fp: string, keys: ReadonlyArray<{ sha256: string; kind: string }>): Array<GridRow | undefined> {
+    checkFingerprint(fp);
+    keys.forEach((k, i) => {
+      checkImageKey({ sha256: k?.sha256 as string, viewId: k?.kind as string }, i);
+    });
+    return this.read('reading token grids', () => {
+      const st = this.stmt('SELECT rows, dim, data FROM token_grids WHERE fingerprint = ? AND sha256 = ? AND kind = ?');
+      return keys.map((k) => {
+        const row = st.get(fp, k.sha256, k.kind) as { rows: number; dim: number; data: Buffer } | undefined;
+        if (row === undefined) {
+          this.stats.gridMisses++;
+          return undefined;
+        }
+        this.stats.gridHits++;
+        const data = decodeEmbedding(row.data, row.rows * row.dim, `${this.path}: image ${k.sha256} grid ${k.kind}`);
+        return { sha256: k.sha256, kind: k.kind, rows: row.rows, data };
+      });
+    });
+  }
+
+  /** Stores (or replaces) token grids, all in one transaction. */
+  putGrids(fp: string, rows: readonly GridRow[]): void {
+    checkFingerprint(fp);
+    rows.forEach((r, i) => {
+      checkImageKey({ sha256: r?.sha256 as string, viewId: r?.kind as string }, i);
+      checkEmbedding(r.data, `grid row ${i}`);
+      if (!Number.isInteger(r.rows) || r.rows < 1 || r.data.length % r.rows !== 0) {
+        throw new RwdaError(`cache: grid row ${i} (${r.kind}) has ${r.data.length} values, not a whole number of ${r.rows} rows`);
+      }
+    });
+    if (rows.length === 0) return;
+    this.write('writing token grids', () => {
+      const st = this.stmt('INSERT OR REPLACE INTO token_grids (fingerprint, sha256, kind, rows, dim, data) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const r of rows) st.run(fp, r.sha256, r.kind, r.rows, r.data.length / r.rows, encodeEmbedding(r.data));
+    });
+    this.stats.gridWrites += rows.length;
   }
 
   /** Embeddings for many prompt texts (undefined where missing), in the order of `texts`. */

@@ -61,7 +61,7 @@ test('batch gets keep order and counters count hits, misses and writes', (t) => 
   const store = EmbeddingStore.open(join(tempDir(t), 'c.sqlite'));
   t.after(() => store.close());
   assert.deepEqual(store.counters, {
-    imageHits: 0, imageMisses: 0, imageWrites: 0, textHits: 0, textMisses: 0, textWrites: 0, writeTransactions: 0,
+    imageHits: 0, imageMisses: 0, imageWrites: 0, textHits: 0, textMisses: 0, textWrites: 0, gridHits: 0, gridMisses: 0, gridWrites: 0, writeTransactions: 0,
   });
   store.putTexts(FP, [
     { text: 'x', embedding: Float32Array.from([1]) },
@@ -76,7 +76,7 @@ test('batch gets keep order and counters count hits, misses and writes', (t) => 
   ]);
   assert.deepEqual(imgs.map((v) => (v ? Array.from(v) : undefined)), [undefined, [5, 6]]);
   assert.deepEqual(store.counters, {
-    imageHits: 1, imageMisses: 1, imageWrites: 1, textHits: 3, textMisses: 1, textWrites: 2, writeTransactions: 2,
+    imageHits: 1, imageMisses: 1, imageWrites: 1, textHits: 3, textMisses: 1, textWrites: 2, gridHits: 0, gridMisses: 0, gridWrites: 0, writeTransactions: 2,
   });
   // The getter hands out a copy.
   (store.counters as { textHits: number }).textHits = 99;
@@ -126,7 +126,7 @@ test('the file is in WAL mode with busy_timeout, versioned schema and rwda appli
     const tables = (raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map(
       (r) => r.name,
     );
-    assert.deepEqual(tables, ['detectors', 'image_embeddings', 'run_results', 'text_embeddings']);
+    assert.deepEqual(tables, ['detectors', 'image_embeddings', 'run_results', 'text_embeddings', 'token_grids']);
   } finally {
     raw.close();
   }
@@ -215,7 +215,7 @@ test('foreign SQLite files and newer schema versions are refused, untouched', (t
   raw4.close();
   assert.throws(
     () => EmbeddingStore.open(newer),
-    (e: unknown) => e instanceof RwdaError && e.message.includes(newer) && /schema version 2 is newer/.test(e.message),
+    (e: unknown) => e instanceof RwdaError && e.message.includes(newer) && e.message.includes(`schema version ${SCHEMA_VERSION + 1} is newer`),
   );
 });
 
@@ -311,4 +311,41 @@ test('an in-memory store works (no WAL needed)', () => {
   store.putTexts(FP, [{ text: 'x', embedding: Float32Array.from([4]) }]);
   assert.deepEqual(Array.from(store.getTexts(FP, ['x'])[0]!), [4]);
   store.close();
+});
+
+test('token grids round-trip bit for bit, keyed by (fingerprint, sha256, kind), and count hits and misses', (t) => {
+  const store = EmbeddingStore.open(join(tempDir(t), 'c.sqlite'));
+  t.after(() => store.close());
+  const sha = 'ab'.repeat(32);
+  const data = Float32Array.from({ length: 12 }, (_, i) => Math.fround(i / 7 - 0.5));
+  store.putGrids('fp', [{ sha256: sha, kind: 'windows:2', rows: 3, data }]);
+  const [hit, miss, other] = store.getGrids('fp', [{ sha256: sha, kind: 'windows:2' }, { sha256: sha, kind: 'patches' }, { sha256: sha, kind: 'windows:2' }]);
+  assert.deepEqual(Array.from(hit!.data), Array.from(data));
+  assert.equal(hit!.rows, 3);
+  assert.equal(miss, undefined);
+  assert.ok(other);
+  assert.equal(store.getGrids('fp2', [{ sha256: sha, kind: 'windows:2' }])[0], undefined, 'another fingerprint misses');
+  assert.equal(store.counters.gridHits, 2);
+  assert.equal(store.counters.gridMisses, 2);
+  assert.equal(store.counters.gridWrites, 1);
+  assert.throws(() => store.putGrids('fp', [{ sha256: sha, kind: 'x', rows: 5, data }]), /not a whole number of 5 rows/);
+});
+
+test('a version-1 cache is migrated in place: its embeddings stay, token_grids is added', (t) => {
+  const path = join(tempDir(t), 'v1.sqlite');
+  const s1 = EmbeddingStore.open(path);
+  const e = Float32Array.from([1, 2, 3]);
+  s1.putTexts('fp', [{ text: 'a photo of a object', embedding: e }]);
+  s1.close();
+  const raw = new Database(path);
+  raw.exec('DROP TABLE token_grids');
+  raw.pragma('user_version = 1');
+  raw.close();
+  const s2 = EmbeddingStore.open(path);
+  t.after(() => s2.close());
+  assert.deepEqual(Array.from(s2.getTexts('fp', ['a photo of a object'])[0]!), [1, 2, 3]);
+  s2.putGrids('fp', [{ sha256: 'cd'.repeat(32), kind: 'patches', rows: 1, data: e }]);
+  const raw2 = new Database(path);
+  assert.equal(raw2.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  raw2.close();
 });

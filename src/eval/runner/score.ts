@@ -2,20 +2,18 @@
  * The scoring phase: the three scores of every embedded image, from the view embeddings in the
  * store (no image is decoded or encoded here).
  *
- * Per view, exactly as Detector.score computes them: s_clip from the prompt-guided pair of the
- * image's object, s_fnn = sigmoid(FNN(x)), s = (s_clip + s_fnn) / 2; then each kind is aggregated
- * over the views on its own (mean of the standard view and the max, or mean, over the crops).
- * Detector.score works on files only, so that per-view aggregation is repeated here for stored
- * embeddings (aggregateImageScores; a candidate to move into src/methods/rwda/detector.ts).
+ * The scores come from the methods' pure scoring cores (src/methods/clip, src/methods/rwda/scoring.ts),
+ * the same functions Detector.score uses; this module only reads the stored rows and groups images
+ * by object name.
  */
 import { RwdaError } from '../../errors.ts';
 import type { Backbone } from '../../methods/common/backbone.ts';
 import { PROMPT_DEFAULTS } from '../../methods/rwda/defaults.ts';
 import type { Detector } from '../../methods/rwda/detector.ts';
-import { embedTexts } from '../../methods/common/embed_cache.ts';
-import { aggregateViewScores, type CropAggregation } from '../../methods/common/multicrop.ts';
-import { promptPair } from '../../methods/rwda/prompts.ts';
-import { clipScores, l2normalizeRows } from '../../methods/common/scores.ts';
+import type { CropAggregation } from '../../methods/common/multicrop.ts';
+import { l2normalizeRows } from '../../methods/common/scores.ts';
+import { clipImageScores, promptPairEmbeddings } from '../../methods/clip/index.ts';
+import { scoreViewRows } from '../../methods/rwda/scoring.ts';
 import type { EmbeddingStore } from '../../store/index.ts';
 import type { EmbeddedItem } from './embed_images.ts';
 
@@ -37,17 +35,8 @@ export interface ScoreContext {
   chunkImages?: number;
 }
 
-/** L2-normalised embeddings of "a photo of {normal} {object}" / "a photo of {anomaly} {object}" (text cache used). */
-export async function promptPairEmbeddings(
-  backbone: Backbone,
-  object: string,
-  words: { normalWord: string; anomalyWord: string },
-  store?: EmbeddingStore,
-): Promise<{ tNormal: Float32Array; tAnomaly: Float32Array }> {
-  const pair = promptPair({ object, normalWord: words.normalWord, anomalyWord: words.anomalyWord });
-  const { data, dim } = await embedTexts(backbone, [pair.normal, pair.anomaly], { store });
-  return { tNormal: data.slice(0, dim), tAnomaly: data.slice(dim, 2 * dim) };
-}
+export { promptPairEmbeddings } from '../../methods/clip/index.ts';
+export { aggregateImageScores } from '../../methods/rwda/scoring.ts';
 
 /** Row-major [shas.length × viewIds.length, dim] L2-normalised view embeddings read from the store. */
 export function readViewRows(store: EmbeddingStore, backbone: Backbone, shas: readonly string[], viewIds: readonly string[]): Float32Array {
@@ -65,19 +54,6 @@ export function readViewRows(store: EmbeddingStore, backbone: Backbone, shas: re
   });
   l2normalizeRows(x, dim);
   return x;
-}
-
-/** Per-image aggregate of per-view scores (views of image i at rows i·nViews .. i·nViews + nViews − 1). */
-export function aggregateImageScores(perView: ArrayLike<number>, nViews: number, aggregation: CropAggregation): Float64Array {
-  if (perView.length % nViews !== 0) throw new RwdaError(`internal: ${perView.length} view scores is not a whole number of ${nViews}-view images`);
-  const n = perView.length / nViews;
-  const out = new Float64Array(n);
-  const crops: number[] = new Array(nViews - 1);
-  for (let i = 0; i < n; i++) {
-    for (let v = 1; v < nViews; v++) crops[v - 1] = perView[i * nViews + v]!;
-    out[i] = aggregateViewScores(perView[i * nViews]!, crops, aggregation);
-  }
-  return out;
 }
 
 /**
@@ -110,7 +86,7 @@ export async function scoreClip(ctx: ScoreContext): Promise<Float64Array> {
   const dim = ctx.backbone.config.embedDim;
   const out = new Float64Array(ctx.items.length);
   await forEachChunk(ctx, (indices, x, t) => {
-    const perImage = aggregateImageScores(clipScores(x, dim, t.tNormal, t.tAnomaly, PROMPT_DEFAULTS.temperature), ctx.viewIds.length, ctx.aggregation);
+    const perImage = clipImageScores(x, dim, ctx.viewIds.length, t, { temperature: PROMPT_DEFAULTS.temperature, aggregation: ctx.aggregation });
     indices.forEach((i, k) => (out[i] = perImage[k]!));
   });
   return out;
@@ -129,13 +105,11 @@ export async function scoreWithDetector(ctx: ScoreContext, detector: Detector): 
   const out: DetectorScores = { clip: new Float64Array(n), ours: new Float64Array(n), clipOurs: new Float64Array(n) };
   const nViews = ctx.viewIds.length;
   await forEachChunk(ctx, (indices, x, t) => {
-    const views = detector.scoreRows(x, t.tNormal, t.tAnomaly, PROMPT_DEFAULTS.temperature);
-    const agg = (kind: 'sClip' | 'sFnn' | 's'): Float64Array => aggregateImageScores(views.map((v) => v[kind]), nViews, ctx.aggregation);
-    const [clip, fnn, s] = [agg('sClip'), agg('sFnn'), agg('s')];
+    const { images } = scoreViewRows(detector.fnn, x, nViews, t, { temperature: PROMPT_DEFAULTS.temperature, aggregation: ctx.aggregation });
     indices.forEach((i, k) => {
-      out.clip[i] = clip[k]!;
-      out.ours[i] = fnn[k]!;
-      out.clipOurs[i] = s[k]!;
+      out.clip[i] = images[k]!.sClip;
+      out.ours[i] = images[k]!.sFnn;
+      out.clipOurs[i] = images[k]!.s;
     });
   });
   return out;

@@ -25,8 +25,26 @@ export interface Backbone {
    * faster (ClipModel runs the tokens both prompts share once). `batchSize` counts prompts.
    */
   encodeTextPairs?(pairs: ReadonlyArray<{ normal: string; anomaly: string }>, opts?: EncodeOptions): Promise<{ normal: Float32Array[]; anomaly: Float32Array[] }>;
+  /**
+   * Optional (WinCLIP and maps): per preprocessed [3, S, S] image, the image embedding, the
+   * unprojected ln_post patch tokens and the window embeddings of each scale, all raw.
+   */
+  encodeWindows?(images: readonly Float32Array[], opts?: { scales?: readonly number[]; batchSize?: number }): Promise<WindowOutputs[]>;
   /** Raw image features for already preprocessed [3, S, S] tensors, in input order. */
   encodeImage(images: readonly Float32Array[], opts?: EncodeOptions): Promise<Float32Array[]>;
+}
+
+/** The dense outputs of one image's window pass (see src/clip/window_tower.ts). */
+export interface WindowOutputs {
+  /** [embedDim] raw image embedding. */
+  image: Float32Array;
+  /** [grid², width] ln_post patch tokens, not projected. */
+  patchTokens: Float32Array;
+  /** scale → [nWindows, embedDim] raw window embeddings, windows in windowPatches order. */
+  windows: Record<number, Float32Array>;
+  grid: number;
+  width: number;
+  embedDim: number;
 }
 
 /** A display name for a backbone: its config name, else its folder name, else "backbone". */

@@ -138,6 +138,21 @@ export function aggregateViewScores(
 }
 
 /** Options of multiCropScore. */
+/** Per-image aggregate of per-view values (views of image i at rows i·nViews … i·nViews + nViews − 1). */
+export function aggregateImageScores(perView: ArrayLike<number>, nViews: number, aggregation: CropAggregation): Float64Array {
+  if (!Number.isInteger(nViews) || nViews < 1 || perView.length % nViews !== 0) {
+    throw new RwdaError(`internal: ${perView.length} view scores is not a whole number of ${nViews}-view images`);
+  }
+  const n = perView.length / nViews;
+  const out = new Float64Array(n);
+  const crops: number[] = new Array(nViews - 1);
+  for (let i = 0; i < n; i++) {
+    for (let v = 1; v < nViews; v++) crops[v - 1] = perView[i * nViews + v]!;
+    out[i] = aggregateViewScores(perView[i * nViews]!, crops, aggregation);
+  }
+  return out;
+}
+
 export interface MultiCropOptions {
   scales?: readonly number[];
   aggregation?: CropAggregation;

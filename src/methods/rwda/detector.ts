@@ -18,21 +18,14 @@ import type { EmbeddingStore } from '../../store/index.ts';
 import { backboneName, type Backbone } from '../common/backbone.ts';
 import { MULTICROP_DEFAULTS, PROMPT_DEFAULTS } from './defaults.ts';
 import { readFnn, readMeta, writeDetectorDir, type DetectorMeta } from './detector_artifact.ts';
-import { embedImageViews, embedTexts, type ImageSource, type ViewCounts } from '../common/embed_cache.ts';
+import { embedImageViews, type ImageSource, type ViewCounts } from '../common/embed_cache.ts';
 import type { Fnn } from './fnn/model.ts';
-import { aggregateViewScores, type CropAggregation } from '../common/multicrop.ts';
-import { promptPair } from './prompts.ts';
-import { clipScores, fuseScores, l2normalizeRows } from '../common/scores.ts';
+import type { CropAggregation } from '../common/multicrop.ts';
+import { promptPairEmbeddings } from '../clip/scoring.ts';
+import { l2normalizeRows } from '../common/scores.ts';
+import { scoreRows, scoreViewRows, type Scores } from './scoring.ts';
 
-/** The three scores of one image or view. */
-export interface Scores {
-  /** Zero-shot CLIP score. */
-  sClip: number;
-  /** FNN score sigmoid(FNN(x)). */
-  sFnn: number;
-  /** "CLIP + ours". */
-  s: number;
-}
+export type { Scores } from './scoring.ts';
 
 /** One scored view of a multi-crop image. */
 export interface ViewScores extends Scores {
@@ -77,10 +70,6 @@ export interface ScoreOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called with the image-view cache counts of each step. */
   onViews?: (counts: ViewCounts) => void;
-}
-
-function sigmoid(z: number): number {
-  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
 }
 
 function checkObject(object: string | undefined): string {
@@ -162,26 +151,14 @@ export class Detector {
     const o = checkObject(object);
     const hit = this.textPairs.get(o);
     if (hit) return hit;
-    const pair = promptPair({ object: o, normalWord: this.meta.prompts.normalWord, anomalyWord: this.meta.prompts.anomalyWord });
-    const { data, dim } = await embedTexts(this.backbone, [pair.normal, pair.anomaly], { store });
-    const t = { tNormal: data.slice(0, dim), tAnomaly: data.slice(dim, 2 * dim) };
+    const t = await promptPairEmbeddings(this.backbone, o, this.meta.prompts, store);
     this.textPairs.set(o, t);
     return t;
   }
 
   /** Scores n L2-normalised rows (row-major [n, dim]) against a prompt pair's embeddings. */
   scoreRows(x: Float32Array, tNormal: Float32Array, tAnomaly: Float32Array, temperature: number = PROMPT_DEFAULTS.temperature): Scores[] {
-    const dim = this.fnn.dim;
-    if (x.length % dim !== 0) throw new RwdaError(`detector: ${x.length} values is not a whole number of ${dim}-d embeddings`);
-    const n = x.length / dim;
-    const logits = this.fnn.predictLogits(x, n);
-    const clip = clipScores(x, dim, tNormal, tAnomaly, temperature);
-    const out: Scores[] = [];
-    for (let r = 0; r < n; r++) {
-      const sFnn = sigmoid(logits[r]!);
-      out.push({ sClip: clip[r]!, sFnn, s: fuseScores(clip[r]!, sFnn) });
-    }
-    return out;
+    return scoreRows(this.fnn, x, { tNormal, tAnomaly }, temperature);
   }
 
   /** Scores precomputed image embeddings (raw or normalised; they are L2-normalised here). */
@@ -247,17 +224,14 @@ export class Detector {
         all.set(o.data, off);
         off += o.data.length;
       }
-      const scored = all.length > 0 ? this.scoreRows(all, tNormal, tAnomaly) : [];
-      let row = 0;
-      for (const o of ok) {
-        const views = o.ids.map((id) => ({ id, ...scored[row++]! }));
-        const [std, ...rest] = views;
-        const agg = (kind: keyof Scores): number => aggregateViewScores(std![kind], rest.map((v) => v[kind]), aggregation);
-        const res: ImageScores = { index: start + at[o.k]!, file: names[at[o.k]!]!, sClip: agg('sClip'), sFnn: agg('sFnn'), s: agg('s') };
-        if (scales !== undefined) res.views = views;
+      const nViews = ok[0]?.ids.length ?? 1;
+      if (all.length !== ok.length * nViews * dim) throw new Error('internal: view rows out of step');
+      const scored = scoreViewRows(this.fnn, all, nViews, { tNormal, tAnomaly }, { temperature: PROMPT_DEFAULTS.temperature, aggregation });
+      ok.forEach((o, j) => {
+        const res: ImageScores = { index: start + at[o.k]!, file: names[at[o.k]!]!, ...scored.images[j]! };
+        if (scales !== undefined) res.views = o.ids.map((id, v) => ({ id, ...scored.views[j * nViews + v]! }));
         out.push(res);
-      }
-      if (row * dim !== all.length) throw new Error('internal: view rows out of step');
+      });
       opts.onProgress?.(Math.min(start + chunkSize, images.length), images.length);
     }
     return out;
