@@ -5,6 +5,7 @@
 import { basename } from 'node:path';
 import type { EncodeOptions } from '../clip/model.ts';
 import type { PreprocessCfg } from '../clip/preprocess/index.ts';
+import type { WindowOutputs } from '../clip/window_tower.ts';
 
 /** A CLIP model as the method uses it: identity, sizes, and the two encoders. */
 export interface Backbone {
@@ -27,6 +28,11 @@ export interface Backbone {
   encodeTextPairs?(pairs: ReadonlyArray<{ normal: string; anomaly: string }>, opts?: EncodeOptions): Promise<{ normal: Float32Array[]; anomaly: Float32Array[] }>;
   /** Raw image features for already preprocessed [3, S, S] tensors, in input order. */
   encodeImage(images: readonly Float32Array[], opts?: EncodeOptions): Promise<Float32Array[]>;
+  /**
+   * Optional (WinCLIP): for preprocessed [3, S, S] tensors, each image's raw embedding, ln_post patch
+   * tokens and window embeddings per scale (default [2, 3]), in input order.
+   */
+  encodeWindows?(images: readonly Float32Array[], opts?: { scales?: readonly number[] }): Promise<WindowOutputs[]>;
 }
 
 /** A display name for a backbone: its config name, else its folder name, else "backbone". */
