@@ -19,6 +19,7 @@ import { ClipTokenizer, type TokenBatch } from './tokenizer/index.ts';
 import { TextTower } from './text_tower.ts';
 import { PairTextTower, type PairFeatures, type TextPair } from './text_pairs.ts';
 import { VisionTower, type PixelOutputs } from './vision_tower.ts';
+import { checkWindowScales, DEFAULT_WINDOW_SCALES, WindowTower, type WindowOutputs } from './window_tower.ts';
 
 export interface ClipModelLoadOptions {
   /** onnxruntime intra-op threads (default: onnxruntime's choice, one per physical core). */
@@ -53,6 +54,15 @@ export interface EncodeOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+export interface EncodeWindowsOptions {
+  /** Window sides in patches (default anomalib's [2, 3]); each an integer in 1..grid. */
+  scales?: readonly number[];
+  /** Images per onnxruntime call (default 1). */
+  batchSize?: number;
+  /** Called after each batch with (done, total) images. */
+  onProgress?: (done: number, total: number) => void;
+}
+
 /**
  * A CLIP backbone ready to embed text and images.
  *
@@ -72,6 +82,8 @@ export class ClipModel {
   private fingerprintCache: string | undefined;
   /** The prefix-sharing text session, created on the first encodeTextPairs. */
   private pairTower: Promise<PairTextTower> | undefined;
+  /** WinCLIP window sessions by scale list, created on first use. */
+  private windowTowers = new Map<string, Promise<WindowTower>>();
 
   private constructor(
     /** The model directory. */
@@ -212,6 +224,39 @@ export class ClipModel {
     return r;
   }
 
+  /**
+   * WinCLIP's vision passes for preprocessed images (one [B, 3, S, S] tensor, or [3, S, S] tensors):
+   * per image the raw image embedding, the ln_post patch tokens and the CLS embedding of every
+   * window of each scale, all from one onnxruntime run per batch (see window_tower.ts).
+   */
+  async encodeWindows(images: Float32Array | readonly Float32Array[], opts: EncodeWindowsOptions = {}): Promise<WindowOutputs[]> {
+    this.requireVision();
+    const scales = checkWindowScales(opts.scales ?? DEFAULT_WINDOW_SCALES, this.config.vision.gridSize);
+    const per = 3 * this.config.vision.imageSize ** 2;
+    let pixels: Float32Array;
+    if (images instanceof Float32Array) {
+      pixels = images;
+    } else {
+      if (!Array.isArray(images) || images.length === 0) throw new RwdaError('images: expected a non-empty list of preprocessed [3, S, S] tensors');
+      pixels = new Float32Array(images.length * per);
+      images.forEach((img, i) => {
+        if (!(img instanceof Float32Array) || img.length !== per) {
+          throw new RwdaError(`images[${i}]: preprocessed tensor has ${img instanceof Float32Array ? img.length : 'no'} floats, expected 3·${this.config.vision.imageSize}² = ${per}`);
+        }
+        pixels.set(img, i * per);
+      });
+    }
+    const key = scales.join(',');
+    let tower = this.windowTowers.get(key);
+    if (!tower) {
+      const { intraOpNumThreads, kernels, weightMode, session } = this.opts;
+      tower = WindowTower.fromCheckpoint(this.config, this.weightsPath, scales, { kernels, weightMode, session: { ...(session ?? {}), intraOpNumThreads } });
+      tower.catch(() => this.windowTowers.delete(key));
+      this.windowTowers.set(key, tower);
+    }
+    return (await tower).encodePixels(pixels, { batchSize: opts.batchSize, onProgress: opts.onProgress });
+  }
+
   /** The backbone fingerprint (config + weights sha256); hashes the weights on first use (cached on disk). */
   get fingerprint(): string {
     this.fingerprintCache ??= fingerprintOf(this.config, weightsSha256(this.weightsPath));
@@ -221,12 +266,15 @@ export class ClipModel {
   /** Releases both onnxruntime sessions. */
   async dispose(): Promise<void> {
     const { text, vision, pairTower } = this;
+    const windowTowers = [...this.windowTowers.values()];
     this.text = undefined;
     this.vision = undefined;
     this.pairTower = undefined;
+    this.windowTowers.clear();
     await text?.dispose();
     await vision?.dispose();
     await (await pairTower?.catch(() => undefined))?.dispose();
+    for (const t of windowTowers) await (await t.catch(() => undefined))?.dispose();
   }
 
   private finish(flat: Float32Array, n: number, normalize: boolean | undefined): Float32Array[] {

@@ -96,11 +96,11 @@ export function transformerStack(
  * the stack ends with [B, width] instead of [B·L, width]; nothing else reads the other rows.
  */
 export interface PooledRows {
-  /** int64 [B, 1]: the pooled position in each sequence. */
-  index: string;
-  /** int32 [B]: index + 1, the keys each pooled query may see ('mha' attention). */
+  /** int64 [B, 1]: the pooled position in each sequence; absent: row 0 of every sequence (vision CLS). */
+  index?: string;
+  /** int32 [B]: index + 1, the keys each pooled query may see ('mha' attention); absent: every key. */
   keyLengths?: string;
-  /** float [B, 1, 1, L]: 0 for positions ≤ index, -inf after ('ops' attention). */
+  /** float [B, 1, 1, L]: 0 for positions ≤ index, -inf after ('ops' attention); absent: no mask. */
   additiveMask?: string;
 }
 
@@ -119,31 +119,37 @@ function pooledBlock(
   const hd = D / H;
   const n1 = finishNorm(b, pending, w.tensor(`${p}.ln_1.weight`), w.tensor(`${p}.ln_1.bias`), k.skipLayerNorm);
   const s3 = shapeOf(b, [bl, [D]]);
-  const gather = (v: string) => b.node('GatherND', [reshape(b, v, s3), pool.index], { batch_dims: int(1) });
+  const index = pool.index;
+  const gather = index
+    ? (v: string) => b.node('GatherND', [reshape(b, v, s3), index], { batch_dims: int(1) })
+    : (v: string) => b.node('Gather', [reshape(b, v, s3), b.i64('index0', [0], [])], { axis: int(1) });
+  // Causal text needs its key bounds; the vision CLS attends to the whole (unmasked) sequence.
+  const causal = pool.index !== undefined;
   const inW = `${p}.attn.in_proj_weight`;
   const inB = `${p}.attn.in_proj_bias`;
   const hq = gather(n1.normed);
   let ctx2d: string;
   if (k.attention === 'mha') {
-    if (!pool.keyLengths) throw new Error('pooled mha attention needs keyLengths');
+    if (causal && !pool.keyLengths) throw new Error('pooled mha attention needs keyLengths');
     const kv = linear(b, n1.normed, w.tensor(inW, { rows: [D, 3 * D] }));
     const [kk, v] = b.nodeN('Split', [kv, b.i64('kv_split', [D, D])], { axis: int(1) }, { outputs: 2 }) as [string, string];
     const q = reshape(b, linear(b, hq, w.tensor(inW, { rows: [0, D] })), b.i64('shape_b1d', [-1, 1, D]));
     const ctx = b.node(
       'MultiHeadAttention',
-      [q, reshape(b, kk, s3), reshape(b, v, s3), w.tensor(inB), pool.keyLengths],
+      [q, reshape(b, kk, s3), reshape(b, v, s3), w.tensor(inB), ...(pool.keyLengths ? [pool.keyLengths] : [])],
       { num_heads: int(H), scale: float(1 / Math.sqrt(hd)) },
       { domain: MS_DOMAIN },
     );
     ctx2d = reshape(b, ctx, b.i64('shape_2d', [-1, D]));
   } else {
-    if (!pool.additiveMask) throw new Error('pooled ops attention needs additiveMask');
+    if (causal && !pool.additiveMask) throw new Error('pooled ops attention needs additiveMask');
     const q0 = linear(b, hq, w.tensor(inW, { rows: [0, D] }), w.tensor(inB, { rows: [0, D] }));
     const q = b.node('Mul', [transpose(b, reshape(b, q0, b.i64('shape_b1hd', [-1, 1, H, hd])), [0, 2, 1, 3]), b.scalar('attn_scale', 1 / Math.sqrt(hd))]);
     const kv = linear(b, n1.normed, w.tensor(inW, { rows: [D, 3 * D] }), w.tensor(inB, { rows: [D, 3 * D] }));
     const split = transpose(b, reshape(b, kv, shapeOf(b, [bl, [2, H, hd]])), [2, 0, 3, 1, 4]);
     const pick = (i: number) => b.node('Gather', [split, b.i64('kv_index', [i], [])], { axis: int(0) });
-    const scores = b.node('Add', [b.node('MatMul', [q, transpose(b, pick(0), [0, 1, 3, 2])]), pool.additiveMask]);
+    const raw = b.node('MatMul', [q, transpose(b, pick(0), [0, 1, 3, 2])]);
+    const scores = pool.additiveMask ? b.node('Add', [raw, pool.additiveMask]) : raw;
     const ctx = b.node('MatMul', [b.node('Softmax', [scores], { axis: int(-1) }), pick(1)]);
     ctx2d = reshape(b, transpose(b, ctx, [0, 2, 1, 3]), b.i64('shape_2d', [-1, D]));
   }

@@ -5,6 +5,7 @@
 import { basename } from 'node:path';
 import type { EncodeOptions } from '../../clip/model.ts';
 import type { PreprocessCfg } from '../../clip/preprocess/index.ts';
+import type { WindowOutputs } from '../../clip/window_tower.ts';
 
 /** A CLIP model as the method uses it: identity, sizes, and the two encoders. */
 export interface Backbone {
@@ -34,18 +35,7 @@ export interface Backbone {
   encodeImage(images: readonly Float32Array[], opts?: EncodeOptions): Promise<Float32Array[]>;
 }
 
-/** The dense outputs of one image's window pass (see src/clip/window_tower.ts). */
-export interface WindowOutputs {
-  /** [embedDim] raw image embedding. */
-  image: Float32Array;
-  /** [grid², width] ln_post patch tokens, not projected. */
-  patchTokens: Float32Array;
-  /** scale → [nWindows, embedDim] raw window embeddings, windows in windowPatches order. */
-  windows: Record<number, Float32Array>;
-  grid: number;
-  width: number;
-  embedDim: number;
-}
+export type { WindowOutputs } from '../../clip/window_tower.ts';
 
 /** A display name for a backbone: its config name, else its folder name, else "backbone". */
 export function backboneName(b: Backbone): string {
