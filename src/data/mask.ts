@@ -29,7 +29,7 @@ export async function readMask(path: string): Promise<BinaryMask> {
     // No ICC / colour-space conversion: the stored sample values are the labels.
     raw = await sharp(bytes, { failOn: 'error' }).raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw new RwdaError(`${path}: not a readable mask image (${(err as Error).message.split('\n')[0]})`, { cause: err });
+    throw new RwdaError(`${path}: not a readable mask image (${(err as Error).message.split('\n')[0]!.replace(/:\s*$/, '')})`, { cause: err });
   }
   const { width, height, channels } = raw.info;
   const src = raw.data;
