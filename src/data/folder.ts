@@ -2,9 +2,14 @@
  * Generic folder datasets: `<root>/good/**` are normal, every other sub-folder of `<root>` is anomalous and names
  * the defect type; or an explicit pair of folders `{ normal, anomalous }`. MVTec AD's `test/` folder has the same
  * shape, so its loader reuses {@link scanLabelledFolder}.
+ *
+ * Masks: when `<root>/ground_truth/` exists (or, for a root named `test`, MVTec's `<root>/../ground_truth/`), an
+ * image `<root>/<rel>.<ext>` gets the mask `ground_truth/<rel>_mask.png` or `ground_truth/<rel>.png`; anomalous
+ * images without one are flagged `maskMissing`. Without such a folder the dataset has no masks and nothing is flagged.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { attachMasks } from './masks.ts';
 import { RwdaError } from '../errors.ts';
 import { displayPath, isImageFile, listImages, requireDirectory } from './images.ts';
 import { requireBothClasses, sortItems } from './summary.ts';
@@ -102,8 +107,33 @@ export function loadFolder(root: string, opts: FolderOptions = {}): LoadedDatase
   const promptName = opts.promptName ?? promptNameFromCategory(category);
   const scan = scanLabelledFolder(dir, category, promptName, opts.excludeDirs ?? DEFAULT_EXCLUDED_FOLDERS);
   requireBothClasses('folder dataset', category, scan.items, dir, scan.skipped);
-  const notes = scan.excluded.map((name) => `folder dataset '${category}': ignored folder ${join(dir, name)}`);
+  const maskRoot = groundTruthFolder(dir);
+  const notes = scan.excluded
+    .filter((name) => join(dir, name) !== maskRoot)
+    .map((name) => `folder dataset '${category}': ignored folder ${join(dir, name)}`);
+  if (maskRoot !== null) {
+    notes.push(`folder dataset '${category}': masks from ${maskRoot}`);
+    const note = attachMasks(scan.items, dir, maskRoot, `folder dataset '${category}'`);
+    if (note !== null) notes.push(note);
+  }
   return { items: sortItems(scan.items, [category]), skipped: scan.skipped, categories: [category], notes };
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The mask folder of a folder dataset at `dir`, or null when it has none (see the module comment). */
+export function groundTruthFolder(dir: string): string | null {
+  const inside = join(dir, 'ground_truth');
+  if (isDirectory(inside)) return inside;
+  const beside = join(dirname(dir), 'ground_truth');
+  if (basename(dir) === 'test' && isDirectory(beside)) return beside;
+  return null;
 }
 
 /** Options of {@link loadFolderPair}. */

@@ -1,13 +1,16 @@
 /**
  * MVTec AD (Bergmann et al., CVPR 2019): `<root>/<category>/test/good/*.png` are normal test images,
  * `<root>/<category>/test/<defect>/*.png` anomalous ones; `<root>/<category>/train/good` holds the normal training
- * images, exposed as reference pool by {@link referenceImages}. `ground_truth/` (pixel masks) is never read.
+ * images, exposed as reference pool by {@link referenceImages}. Pixel masks `<root>/<category>/ground_truth/<defect>/
+ * <name>_mask.png` are attached as `maskPath` (paths only, never decoded here); a defect image without one is
+ * flagged `maskMissing` and named in `notes`.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RwdaError } from '../errors.ts';
 import { NORMAL_FOLDER, promptNameFromCategory, scanLabelledFolder } from './folder.ts';
 import { listImages, requireDirectory } from './images.ts';
+import { attachMasks } from './masks.ts';
 import { requireBothClasses, sortItems } from './summary.ts';
 import type { DatasetItem, LoadedDataset, SkippedItem } from './types.ts';
 
@@ -110,6 +113,8 @@ export function loadMvtec(root: string, opts: MvtecOptions = {}): LoadedDataset 
     // ground_truth sits beside test/, never inside it; nothing inside test/ is excluded.
     const scan = scanLabelledFolder(testDir, category, mvtecPromptName(category), []);
     requireBothClasses(DATASET, category, scan.items, testDir, scan.skipped);
+    const note = attachMasks(scan.items, testDir, join(base, category, 'ground_truth'), `${DATASET} category '${category}'`);
+    if (note !== null) notes.push(note);
     items.push(...scan.items);
     skipped.push(...scan.skipped);
   }

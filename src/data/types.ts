@@ -12,6 +12,10 @@ export interface DatasetItem {
   defectType: string;
   /** Object name put into the text prompts, e.g. `metal nut`. */
   promptName: string;
+  /** Absolute path of the ground-truth mask (non-zero = anomalous); absent for images without one (normal ones). */
+  maskPath?: string;
+  /** True for an anomalous image whose dataset provides masks but not this one's: not usable for pixel metrics. */
+  maskMissing?: boolean;
 }
 
 /** Why a file, folder or CSV row was not turned into an item. */

@@ -2,6 +2,8 @@
  * VisA (Zou et al., ECCV 2022) through its official one-class split `<root>/split_csv/1cls.csv` with columns
  * `object, split, label, image, mask`; `label` is `normal` or `anomaly` and `image` is relative to `<root>`.
  * Only `split == test` rows are loaded. The CSV has no defect classes, so anomalous items get defect type `anomaly`.
+ * The `mask` column (relative to `<root>`) becomes `maskPath`; an anomalous row whose mask is empty or absent on disk
+ * (or a CSV without the column) is flagged `maskMissing` and named in `notes`.
  *
  * Prompt names: the CSV's object names, except the two glued / snake-case ones, which are spelled as words
  * (`chewinggum` → `chewing gum`, `pipe_fryum` → `pipe fryum`); numbered variants keep their number (`pcb1`,
@@ -80,6 +82,9 @@ export function loadVisa(root: string, opts: VisaOptions = {}): LoadedDataset {
   const table = readCsvFile(csvPath);
   const col = columnIndex(table.header, REQUIRED, csvPath);
   const width = Math.max(...REQUIRED.map((name) => col.get(name)!)) + 1;
+  let maskCol = table.header.indexOf('mask');
+  if (maskCol < 0) maskCol = table.header.findIndex((h) => h.toLowerCase() === 'mask');
+  const noMask: string[] = [];
   const items: DatasetItem[] = [];
   const skipped: SkippedItem[] = [];
   const seen = new Set<string>();
@@ -143,13 +148,21 @@ export function loadVisa(root: string, opts: VisaOptions = {}): LoadedDataset {
     }
     seen.add(path);
     const label: 0 | 1 = labelText === 'anomaly' ? 1 : 0;
-    items.push({
+    const item: DatasetItem = {
       path,
       category: object,
       label,
       defectType: label === 1 ? 'anomaly' : 'good',
       promptName: VISA_PROMPT_NAMES[object]!,
-    });
+    };
+    const mask = maskCol >= 0 ? (row.fields[maskCol] ?? '').trim() : '';
+    const maskPath = mask === '' ? '' : resolve(base, mask);
+    if (maskPath !== '' && isFile(maskPath)) item.maskPath = maskPath;
+    else if (label === 1) {
+      item.maskMissing = true;
+      noMask.push(`${row.line}${mask === '' ? '' : ` (${mask} not found)`}`);
+    }
+    items.push(item);
   }
   const present = new Set(items.map((i) => i.category));
   for (const s of skipped) if (s.category !== undefined) present.add(s.category);
@@ -169,5 +182,12 @@ export function loadVisa(root: string, opts: VisaOptions = {}): LoadedDataset {
   sortItems(items, categories);
   const notes = [`${DATASET}: ${trainRows} train rows left out (test split only)`];
   if (unselectedRows > 0) notes.push(`${DATASET}: ${unselectedRows} test rows of unselected categories left out`);
+  if (noMask.length > 0) {
+    const why = maskCol < 0 ? `${csvPath} has no mask column` : `${csvPath} line${noMask.length === 1 ? '' : 's'} ${noMask.slice(0, 5).join(', ')}${noMask.length > 5 ? `, … (${noMask.length - 5} more)` : ''}`;
+    notes.push(
+      `${DATASET}: ${noMask.length} anomalous image${noMask.length === 1 ? ' has' : 's have'} no mask (${why}); ` +
+        'they are flagged maskMissing and must be left out of pixel metrics',
+    );
+  }
   return { items, skipped, categories, notes };
 }

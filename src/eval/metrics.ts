@@ -122,7 +122,7 @@ function clfCounts(labels: ArrayLike<number>, scores: ArrayLike<number>, what: s
 }
 
 /** Neumaier-compensated running sum: keeps float sums of a few thousand terms within an ulp or two of exact. */
-class CompensatedSum {
+export class CompensatedSum {
   private sum = 0;
   private comp = 0;
   add(x: number): void {

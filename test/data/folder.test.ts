@@ -42,7 +42,23 @@ test('<root>/good normal, other sub-folders anomalous (nested images keep the to
         ['non-image', 'scratch/info.json'],
       ],
     );
-    assert.deepEqual(r.notes, [`folder dataset 'widget_x': ignored folder ${join(t.root, 'ground_truth')}`]);
+    // ground_truth/<rel>.png (or <rel>_mask.png) is the mask of <rel>.<ext>; dent/ has none and is flagged.
+    assert.deepEqual(r.notes, [
+      `folder dataset 'widget_x': masks from ${join(t.root, 'ground_truth')}`,
+      `folder dataset 'widget_x': 1 anomalous image has no mask in ${join(t.root, 'ground_truth')} ` +
+        '(dent/batch1/000.tiff); they are flagged maskMissing and must be left out of pixel metrics',
+    ]);
+    assert.deepEqual(
+      r.items.map((i) => [displayPath(t.root, i.path), i.maskPath && displayPath(t.root, i.maskPath), i.maskMissing]),
+      [
+        ['dent/batch1/000.tiff', undefined, true],
+        ['good/000.JPG', undefined, undefined],
+        ['good/001.JPG', undefined, undefined],
+        ['good/more/000.bmp', undefined, undefined],
+        ['scratch/000.png', 'ground_truth/scratch/000.png', undefined],
+        ['scratch/001.png', 'ground_truth/scratch/001.png', undefined],
+      ],
+    );
     assert.equal(
       formatLoadSummary('folder dataset', r),
       'folder dataset: 6 images in 1 category (3 normal, 3 anomalous); skipped 3: 2 non-image files, ' +
@@ -126,13 +142,38 @@ test('real samples: ad-samples/mvtec_ad/grid through the folder loader', () => {
   );
   assert.deepEqual(r.skipped, []);
   assert.equal(r.notes.length, 1);
-  assert.match(r.notes[0]!, /ignored folder .*grid\/ground_truth$/);
+  assert.match(r.notes[0]!, /masks from .*grid\/ground_truth$/);
+  // Every defect image has its MVTec-named mask; the good ones have none.
+  for (const i of r.items) {
+    if (i.label === 0) assert.equal(i.maskPath, undefined);
+    else assert.equal(i.maskPath, join(AD_SAMPLES, 'mvtec_ad', 'grid', 'ground_truth', i.defectType, '000_mask.png'));
+    assert.equal(i.maskMissing, undefined);
+  }
+});
+
+test('real samples: masks decode to the defect pixels, same size as the image', async () => {
+  const { readMask } = await import('../../src/data/mask.ts');
+  const sharp = (await import('sharp')).default;
+  const r = loadFolder(join(AD_SAMPLES, 'hazelnut_toy', 'hazelnut'));
+  const defects = r.items.filter((i) => i.label === 1);
+  assert.equal(defects.length, 4);
+  for (const i of defects) {
+    assert.equal(i.maskPath, join(AD_SAMPLES, 'hazelnut_toy', 'hazelnut', 'ground_truth', 'colour', i.path.split('/').pop()!.replace('.jpg', '.png')));
+    const m = await readMask(i.maskPath!);
+    const meta = await sharp(i.path).metadata();
+    assert.deepEqual([m.width, m.height], [meta.width, meta.height]);
+    assert.ok(m.nAnomalous > 0 && m.nAnomalous < m.width * m.height, `${i.maskPath}: ${m.nAnomalous} anomalous pixels`);
+  }
+  const grid = await readMask(join(AD_SAMPLES, 'mvtec_ad', 'grid', 'ground_truth', 'bent', '000_mask.png'));
+  assert.deepEqual([grid.width, grid.height], [1024, 1024]);
+  assert.ok(grid.nAnomalous > 0 && grid.nAnomalous < 1024 * 1024);
 });
 
 test('real samples: hazelnut_toy through the folder loader', () => {
   const r = loadFolder(join(AD_SAMPLES, 'hazelnut_toy', 'hazelnut'));
   assert.equal(formatLoadSummary('folder dataset', r), 'folder dataset: 8 images in 1 category (4 normal, 4 anomalous)');
   assert.ok(r.items.every((i) => i.promptName === 'hazelnut' && i.path.endsWith('.jpg')));
+  assert.ok(r.items.every((i) => (i.label === 1) === (i.maskPath !== undefined) && i.maskMissing === undefined));
 });
 
 test('real samples are not in MVTec AD layout: the MVTec loader says which folder is missing', () => {

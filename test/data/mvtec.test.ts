@@ -15,7 +15,10 @@ function buildMvtec(root: string): void {
     ...pngs('bottle/test/good', 3),
     ...pngs('bottle/test/broken_large', 2),
     ...pngs('bottle/test/contamination', 1),
-    ...pngs('bottle/ground_truth/broken_large', 2),
+    'bottle/ground_truth/broken_large/000_mask.png': PNG_1X1,
+    'bottle/ground_truth/broken_large/001_mask.png': PNG_1X1,
+    'metal_nut/ground_truth/color/000_mask.png': PNG_1X1,
+    'metal_nut/ground_truth/color/001_mask.png': PNG_1X1,
     ...pngs('metal_nut/train/good', 2),
     ...pngs('metal_nut/test/good', 2),
     ...pngs('metal_nut/test/color', 2),
@@ -61,13 +64,53 @@ test('real layout: test/good normal, test/<defect> anomalous, ground_truth and t
         ['stray-file', 'metal_nut', 'metal_nut/test/stray.png'],
       ],
     );
-    assert.deepEqual(r.notes, ['MVTec AD: 2 of 15 categories present; absent: ' +
-      MVTEC_CATEGORIES.filter((c) => c !== 'bottle' && c !== 'metal_nut').join(', ')]);
+    assert.deepEqual(r.notes, [
+      'MVTec AD: 2 of 15 categories present; absent: ' +
+        MVTEC_CATEGORIES.filter((c) => c !== 'bottle' && c !== 'metal_nut').join(', '),
+      `MVTec AD category 'bottle': 1 anomalous image has no mask in ${join(t.root, 'bottle', 'ground_truth')} ` +
+        '(contamination/000.png); they are flagged maskMissing and must be left out of pixel metrics',
+    ]);
+    // Masks: ground_truth/<defect>/<name>_mask.png for defect images; good images have none and are not flagged.
+    assert.deepEqual(
+      r.items.map((i) => [displayPath(t.root, i.path), i.maskPath && displayPath(t.root, i.maskPath), i.maskMissing]),
+      [
+        ['bottle/test/broken_large/000.png', 'bottle/ground_truth/broken_large/000_mask.png', undefined],
+        ['bottle/test/broken_large/001.png', 'bottle/ground_truth/broken_large/001_mask.png', undefined],
+        ['bottle/test/contamination/000.png', undefined, true],
+        ['bottle/test/good/000.png', undefined, undefined],
+        ['bottle/test/good/001.png', undefined, undefined],
+        ['bottle/test/good/002.png', undefined, undefined],
+        ['metal_nut/test/color/000.png', 'metal_nut/ground_truth/color/000_mask.png', undefined],
+        ['metal_nut/test/color/001.png', 'metal_nut/ground_truth/color/001_mask.png', undefined],
+        ['metal_nut/test/good/000.png', undefined, undefined],
+        ['metal_nut/test/good/001.png', undefined, undefined],
+      ],
+    );
     assert.equal(
       formatLoadSummary('MVTec AD', r),
       'MVTec AD: 10 images in 2 categories (5 normal, 5 anomalous); skipped 3: 1 non-image file, ' +
         '1 image outside the expected folders, 1 empty folder',
     );
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a category without ground_truth/ flags every defect image, never treats it as normal', () => {
+  const t = tempRoot('mvtec-nogt');
+  try {
+    writeTree(t.root, { ...pngs('screw/test/good', 2), ...pngs('screw/test/thread_top', 2) });
+    const r = loadMvtec(t.root);
+    assert.deepEqual(
+      r.items.map((i) => [i.defectType, i.maskMissing ?? false, i.maskPath]),
+      [
+        ['good', false, undefined],
+        ['good', false, undefined],
+        ['thread_top', true, undefined],
+        ['thread_top', true, undefined],
+      ],
+    );
+    assert.match(r.notes.at(-1)!, /'screw': 2 anomalous images have no mask .*thread_top\/000\.png, thread_top\/001\.png/);
   } finally {
     t.cleanup();
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VISA_CATEGORIES, VISA_PROMPT_NAMES, loadVisa } from '../../src/data/visa.ts';
 import { displayPath } from '../../src/data/images.ts';
@@ -61,12 +61,49 @@ test('test split only, in canonical category order then path', () => {
     );
     assert.deepEqual(r.skipped, []);
     assert.deepEqual(r.notes, ['VisA: 2 train rows left out (test split only)']);
+    // The mask column becomes maskPath for anomalous rows; normal rows have none.
+    assert.deepEqual(
+      r.items.map((i) => [i.label, i.maskPath && displayPath(t.root, i.maskPath), i.maskMissing]),
+      [
+        [1, 'candle/Data/Masks/Anomaly/000.png', undefined],
+        [1, 'candle/Data/Masks/Anomaly/001.png', undefined],
+        [0, undefined, undefined],
+        [0, undefined, undefined],
+        [1, 'pipe_fryum/Data/Masks/Anomaly/000.png', undefined],
+        [1, 'pipe_fryum/Data/Masks/Anomaly/001.png', undefined],
+        [0, undefined, undefined],
+        [0, undefined, undefined],
+      ],
+    );
     const sub = loadVisa(t.root, { categories: ['pipe_fryum'] });
     assert.deepEqual(sub.categories, ['pipe_fryum']);
     assert.equal(sub.items.length, 4);
     assert.deepEqual(sub.notes, ['VisA: 2 train rows left out (test split only)', 'VisA: 4 test rows of unselected categories left out']);
     assert.throws(() => loadVisa(t.root, { categories: ['pcb5'] }), /unknown VisA category 'pcb5'; valid categories: candle, capsules/);
     assert.throws(() => loadVisa(t.root, { categories: ['pcb1'] }), /VisA category 'pcb1': no images found in test rows of/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('an anomalous row without its mask is flagged, not taken as all-normal; so is a CSV without a mask column', () => {
+  const t = tempRoot('visa-mask');
+  try {
+    const csv = buildVisa(t.root);
+    const text = readFileSync(csv, 'utf8')
+      .replace('candle/Data/Masks/Anomaly/001.png', '')
+      .replace('pipe_fryum/Data/Masks/Anomaly/000.png', 'pipe_fryum/Data/Masks/Anomaly/nope.png');
+    writeFileSync(csv, text);
+    const r = loadVisa(t.root);
+    const flagged = r.items.filter((i) => i.maskMissing).map((i) => displayPath(t.root, i.path));
+    assert.deepEqual(flagged, ['candle/Data/Images/Anomaly/001.JPG', 'pipe_fryum/Data/Images/Anomaly/000.JPG']);
+    assert.ok(r.items.filter((i) => i.maskMissing).every((i) => i.maskPath === undefined && i.label === 1));
+    assert.match(r.notes.at(-1)!, /^VisA: 2 anomalous images have no mask \(.*1cls\.csv lines 5, 11 \(pipe_fryum\/Data\/Masks\/Anomaly\/nope\.png not found\)\)/);
+    // Without the column at all.
+    writeFileSync(csv, text.split('\n').map((l) => l.split(',').slice(0, 4).join(',')).join('\n'));
+    const r2 = loadVisa(t.root);
+    assert.equal(r2.items.filter((i) => i.maskMissing).length, 4);
+    assert.match(r2.notes.at(-1)!, /4 anomalous images have no mask \(.*1cls\.csv has no mask column\)/);
   } finally {
     t.cleanup();
   }
