@@ -6,6 +6,8 @@ export type { PixelOutputs } from './clip/vision_tower.ts';
 export { WindowTower, DEFAULT_WINDOW_SCALES, type WindowOutputs } from './clip/window_tower.ts';
 /** The method: `trainDetector(model, { pairs, seed, store })` → Detector; `Detector.load(dir, model)`; `detector.score(files, { object, crops })`. */
 export { trainDetector, loadOrTrainDefaultDetector, defaultDetectorDir, Detector, buildTrainingSet, PROMPT_DEFAULTS, FNN_DEFAULTS, MULTICROP_DEFAULTS, type Backbone, type TrainDetectorOptions, type TrainProgress, type DetectorMeta, type DetectInput, type ImageScores, type ScoreOptions, type Scores, type ViewScores } from './methods/rwda/index.ts';
+/** The family of methods: `getMethod('rwda' | 'clip' | 'winclip').open({ backbone })` → runner.predict(images) → Prediction { s, components, map? }. */
+export { METHODS, DEFAULT_METHOD, getMethod, methodIds, type ImagePrediction, type MethodContext, type MethodRunner, type MethodSpec, type PredictOptions, type ReferenceInfo, type AnomalyMap, type Prediction } from './methods/index.ts';
 /** The embedding cache (SQLite): `EmbeddingStore.open(path?)`, shared by train and detect. */
 export { EmbeddingStore, type StoreCounters } from './store/index.ts';
 /** Pretrained models from the Hugging Face hub: `resolveModel(nameOrDir)` → a local model directory. */

@@ -14,7 +14,7 @@ import { buildWindowGraph, windowOutputName } from '../../src/clip/onnx/window_g
 import { windowCoverage, windowPatches } from '../../src/clip/windows.ts';
 import { RwdaError } from '../../src/errors.ts';
 import { ClipModel } from '../../src/index.ts';
-import type { Backbone } from '../../src/method/backbone.ts';
+import type { Backbone } from '../../src/methods/common/backbone.ts';
 import { FIXTURES } from '../helpers/paths.ts';
 import { assertClose, concat, minRowCosine, TOL, VOCAB_GZ } from './towers_goldens.ts';
 

@@ -15,7 +15,7 @@ import { l2normalizeRows } from './scores.ts';
 
 /** Result of embedTexts: normalised rows in input order and where they came from. */
 export interface TextEmbeddings {
-  /** Row-major [texts.length, dim], each row L2-normalised. */
+  /** Row-major [texts.length, dim], each row L2-normalised (raw with `normalize: false`). */
   data: Float32Array;
   dim: number;
   /** Distinct texts run through the text tower. */
@@ -29,6 +29,8 @@ export interface EmbedTextsOptions {
   store?: EmbeddingStore;
   /** Prompts per text-tower call. */
   batchSize?: number;
+  /** L2-normalise each row (default true; WinCLIP averages raw features). */
+  normalize?: boolean;
   /** Called with (encoded so far, to encode) distinct texts as batches finish. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -71,7 +73,7 @@ export async function embedTexts(backbone: Backbone, texts: readonly string[], o
   }
   const data = new Float32Array(texts.length * dim);
   texts.forEach((t, i) => data.set(found.get(t)!, i * dim));
-  l2normalizeRows(data, dim);
+  if (opts.normalize !== false) l2normalizeRows(data, dim);
   return { data, dim, encoded: missing.length, cached: unique.length - missing.length };
 }
 

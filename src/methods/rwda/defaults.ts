@@ -60,3 +60,17 @@ export const MULTICROP_DEFAULTS = {
   /** score = mean(standard-view score, max over crop scores). */
   cropAggregation: 'max' as 'max' | 'mean',
 } as const;
+
+/**
+ * The few-shot form (the paper's k-shot "CLIP + ours" rows add "an additional score … based on the
+ * similarities between the image embeddings of test samples and reference normal samples as
+ * described in the paper of WinCLIP"; the fusion formula is not given).
+ */
+export const FEW_SHOT_DEFAULTS = {
+  /**
+   * OURS: s = (1 − w)·s_zero_shot + w·s_ref with s_ref = WinCLIP+'s few-shot image score (the max of
+   * its reference map) and s_zero_shot = (s_clip + s_fnn) / 2; w = 0.5 mirrors WinCLIP+'s own
+   * (zero-shot + few-shot) / 2.
+   */
+  referenceWeight: 0.5,
+} as const;

@@ -12,13 +12,13 @@
  * fused scores, which can differ from (s_clip + s_fnn) / 2 of the aggregates when different crops
  * hold the maxima.
  */
-import { readFile } from 'node:fs/promises';
 import { RwdaError } from '../../errors.ts';
 import type { EmbeddingStore } from '../../store/index.ts';
 import { backboneName, type Backbone } from '../common/backbone.ts';
 import { MULTICROP_DEFAULTS, PROMPT_DEFAULTS } from './defaults.ts';
 import { readFnn, readMeta, writeDetectorDir, type DetectorMeta } from './detector_artifact.ts';
-import { embedImageViews, type ImageSource, type ViewCounts } from '../common/embed_cache.ts';
+import { embedImageViews, type ViewCounts } from '../common/embed_cache.ts';
+import { readInputs, reportErrors, type DetectInput } from '../common/inputs.ts';
 import type { Fnn } from './fnn/model.ts';
 import type { CropAggregation } from '../common/multicrop.ts';
 import { promptPairEmbeddings } from '../clip/scoring.ts';
@@ -42,8 +42,7 @@ export interface ImageScores extends Scores {
   views?: ViewScores[];
 }
 
-/** An image for Detector.score: a file path or encoded bytes (with an optional name for messages). */
-export type DetectInput = string | Uint8Array | { name: string; bytes: Uint8Array };
+export type { DetectInput } from '../common/inputs.ts';
 
 /** Options of Detector.score. */
 export interface ScoreOptions {
@@ -187,28 +186,9 @@ export class Detector {
     const { tNormal, tAnomaly } = await this.promptEmbeddings(opts.object, store);
     const dim = this.fnn.dim;
     const out: ImageScores[] = [];
-    const fail = (file: string, err: unknown): void => {
-      const e = err instanceof Error ? err : new Error(String(err));
-      if (!opts.onError) throw err instanceof RwdaError ? err : new RwdaError(e.message.includes(file) ? e.message : `${file}: ${e.message}`, { cause: err });
-      opts.onError(file, e);
-    };
     for (let start = 0; start < images.length; start += chunkSize) {
       const chunk = images.slice(start, start + chunkSize);
-      const names = chunk.map((im, i) => (typeof im === 'string' ? im : im instanceof Uint8Array ? `image ${start + i}` : im.name));
-      const read = await Promise.allSettled(chunk.map((im) => (typeof im === 'string' ? readFile(im) : Promise.resolve(im instanceof Uint8Array ? im : im.bytes))));
-      const sources: ImageSource[] = [];
-      const at: number[] = [];
-      // Failures are reported after the chunk, in input order.
-      const errors = new Map<number, Error>();
-      read.forEach((r, i) => {
-        if (r.status === 'fulfilled') {
-          sources.push({ name: names[i]!, bytes: r.value });
-          at.push(i);
-        } else {
-          const code = (r.reason as NodeJS.ErrnoException).code;
-          errors.set(i, new RwdaError(`${names[i]}: cannot read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (r.reason as Error).message})`));
-        }
-      });
+      const { names, sources, at, errors } = await readInputs(chunk, start);
       const { results, counts } = await embedImageViews(this.backbone, sources, { store, scales, maxPixels: opts.maxPixels });
       opts.onViews?.(counts);
       const ok: Array<{ k: number; ids: string[]; data: Float32Array }> = [];
@@ -216,7 +196,7 @@ export class Detector {
         if (r instanceof Error) errors.set(at[k]!, r);
         else ok.push({ k, ids: r.ids, data: r.data });
       });
-      [...errors.keys()].sort((a, b) => a - b).forEach((i) => fail(names[i]!, errors.get(i)!));
+      reportErrors(errors, names, opts.onError);
       // One FNN call for every view of the chunk.
       const all = new Float32Array(ok.reduce((a, o) => a + o.data.length, 0));
       let off = 0;
