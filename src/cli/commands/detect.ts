@@ -211,7 +211,8 @@ export function register(program: Command): void {
       bar.stop();
       if (format === 'table') process.stdout.write(formatRows(all, format, true));
       const seconds = ((performance.now() - t0) / 1000).toFixed(2);
-      note(`scored ${scored} image(s) with ${spec.id}${refs !== undefined ? ' (few-shot)' : ''} in ${seconds} s; image passes: ${encoded} encoded, ${cached} from cache`);
+      const passes = spec.id === 'winclip' ? 'window passes' : 'image views';
+      note(`scored ${scored} image(s) in ${seconds} s; ${passes}: ${encoded} encoded, ${cached} from cache${refs !== undefined ? ` (${spec.fewShotLabel}, ${refs.files.length} reference(s))` : ''}`);
       if (opts.maps !== undefined) note(`maps written to ${opts.maps}`);
       if (failed > 0) {
         process.stderr.write(`rwda: ${failed} of ${files.length} image(s) could not be scored\n`);
