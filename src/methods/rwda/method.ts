@@ -26,6 +26,7 @@ async function open(ctx: MethodContext): Promise<MethodRunner> {
   return {
     spec: RWDA_METHOD,
     async setReferences(refs, opts = {}) {
+      reference?.dispose();
       reference = await openReferenceScorer(ctx.backbone, refs, { store: ctx.store, maxPixels: opts.maxPixels });
       return reference.info;
     },
@@ -55,6 +56,7 @@ async function open(ctx: MethodContext): Promise<MethodRunner> {
       return out;
     },
     dispose() {
+      reference?.dispose();
       detector.dispose();
     },
   };

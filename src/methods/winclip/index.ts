@@ -8,8 +8,12 @@ export {
   fewShotMaps,
   scoreWinClip,
   upsampleBilinear,
+  distancesFromMaxDot,
+  normalizedRows,
+  type FewShotDistances,
   type WinClipInputs,
   type ReferenceMemory,
   type WinClipResult,
 } from './scoring.ts';
+export { fewShotDistances } from './search.ts';
 export { WINCLIP_METHOD } from './method.ts';

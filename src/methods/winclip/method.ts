@@ -9,7 +9,9 @@ import { readInputs, reportErrors } from '../common/inputs.ts';
 import { embedReferences } from '../common/references.ts';
 import type { ImagePrediction, MethodContext, MethodRunner, MethodSpec, PredictOptions } from '../method.ts';
 import { ensembleEmbeddings } from './ensemble.ts';
+import { MaxDot } from '../common/nearest.ts';
 import { buildReferenceMemory, scoreWinClip, upsampleBilinear, type ReferenceMemory } from './scoring.ts';
+import { fewShotDistances } from './search.ts';
 import { resolveWinClipSettings, WINCLIP_DEFAULTS } from './settings.ts';
 
 /** anomalib's Lightning module default class name. */
@@ -26,11 +28,13 @@ async function open(ctx: MethodContext): Promise<MethodRunner> {
     return t;
   };
   let memory: ReferenceMemory | undefined;
+  let search: MaxDot | undefined;
   return {
     spec: WINCLIP_METHOD,
     async setReferences(refs, opts = {}) {
       const { grids, info } = await embedReferences(backbone, refs, { store, scales: settings.scales, maxPixels: opts.maxPixels });
       memory = buildReferenceMemory(grids, settings.scales);
+      search ??= await MaxDot.create();
       return info;
     },
     async predict(images, opts: PredictOptions = {}) {
@@ -47,20 +51,23 @@ async function open(ctx: MethodContext): Promise<MethodRunner> {
           if (r instanceof Error) errors.set(at[k]!, r);
         });
         reportErrors(errors, names, opts.onError);
-        results.forEach((r, k) => {
-          if (r instanceof Error) return;
-          const res = scoreWinClip(r, t, memory, settings);
+        for (const [k, r] of results.entries()) {
+          if (r instanceof Error) continue;
+          const dist = memory !== undefined ? await fewShotDistances(search!, r, memory, settings.scales) : undefined;
+          const res = scoreWinClip(r, t, memory, settings, dist);
           const components: Record<string, number> = { s_zero_shot: res.zeroShot };
           if (res.fewShot !== undefined) components.s_few_shot = res.fewShot;
           const p: ImagePrediction = { index: start + at[k]!, file: names[at[k]!]!, s: res.s, components };
           if (opts.maps) p.map = upsampleBilinear(res.gridMap, r.grid, r.grid, S, S);
           out.push(p);
-        });
+        }
         opts.onProgress?.(Math.min(start + chunkSize, images.length), images.length);
       }
       return out;
     },
-    dispose() {},
+    dispose() {
+      void search?.dispose();
+    },
   };
 }
 

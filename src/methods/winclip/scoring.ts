@@ -53,7 +53,8 @@ export interface WinClipResult {
   gridMap: Float32Array;
 }
 
-function normalizedRows(data: Float32Array, dim: number, what: string): Float32Array {
+/** An L2-normalised copy of row-major [n, dim] (torch's eps 1e-12). */
+export function normalizedRows(data: Float32Array, dim: number, what: string): Float32Array {
   if (data.length === 0 || data.length % dim !== 0) throw new RwdaError(`winclip: ${what} has ${data.length} values, not a whole number of ${dim}-d rows`);
   const out = new Float32Array(data.length);
   for (let off = 0; off < data.length; off += dim) {
@@ -146,18 +147,38 @@ export function buildReferenceMemory(refs: readonly WinClipInputs[], scales: rea
   return { k: refs.length, width, embedDim, patches: normalizedRows(cat(refs.map((r) => r.patchTokens)), width, 'reference patch tokens'), windows };
 }
 
-/** WinCLIP+'s few-shot maps of one image against a memory: A, F_s and F. */
-export function fewShotMaps(x: WinClipInputs, memory: ReferenceMemory, scales: readonly number[]): { patchScores: Float32Array; windowScores: Record<number, Float32Array>; scaleMaps: Record<number, Float32Array>; map: Float32Array } {
+/** The few-shot distances of one image: per patch and per window of each scale, min (1 − cos)/2 over the memory. */
+export interface FewShotDistances {
+  patch: Float32Array;
+  windows: Record<number, Float32Array>;
+}
+
+/** (1 − max cos)/2 from the max dot products of normalised rows (what a faster searcher returns). */
+export function distancesFromMaxDot(maxDot: Float32Array): Float32Array {
+  return Float32Array.from(maxDot, (c) => (1 - c) / 2);
+}
+
+/**
+ * WinCLIP+'s few-shot maps of one image against a memory: A, F_s and F. `distances` are the
+ * nearest-neighbour distances when computed elsewhere (src/methods/winclip/search.ts); without
+ * them they are computed here in plain JS.
+ */
+export function fewShotMaps(
+  x: WinClipInputs,
+  memory: ReferenceMemory,
+  scales: readonly number[],
+  distances?: FewShotDistances,
+): { patchScores: Float32Array; windowScores: Record<number, Float32Array>; scaleMaps: Record<number, Float32Array>; map: Float32Array } {
   const P = x.grid * x.grid;
   if (x.patchTokens.length !== P * memory.width) throw new RwdaError(`winclip: patch tokens have ${x.patchTokens.length} values, the memory's width is ${memory.width} on a ${x.grid}² grid`);
-  const patchScores = minDistance(normalizedRows(x.patchTokens, memory.width, 'patch tokens'), memory.patches, memory.width);
+  const patchScores = distances?.patch ?? minDistance(normalizedRows(x.patchTokens, memory.width, 'patch tokens'), memory.patches, memory.width);
   const windowScores: Record<number, Float32Array> = {};
   const scaleMaps: Record<number, Float32Array> = {};
   const map = Float32Array.from(patchScores);
   for (const s of scales) {
     const w = x.windows[s];
     if (!(w instanceof Float32Array) || !(memory.windows[s] instanceof Float32Array)) throw new RwdaError(`winclip: no windows of scale ${s} in the image or the memory`);
-    windowScores[s] = minDistance(normalizedRows(w, memory.embedDim, `windows of scale ${s}`), memory.windows[s]!, memory.embedDim);
+    windowScores[s] = distances?.windows[s] ?? minDistance(normalizedRows(w, memory.embedDim, `windows of scale ${s}`), memory.windows[s]!, memory.embedDim);
     scaleMaps[s] = harmonicAggregation(windowScores[s]!, x.grid, s);
     for (let q = 0; q < P; q++) map[q]! += scaleMaps[s]![q]!;
   }
@@ -171,6 +192,7 @@ export function scoreWinClip(
   text: { tNormal: Float32Array; tAnomaly: Float32Array },
   memory: ReferenceMemory | undefined,
   opts: { temperature: number; scales: readonly number[] },
+  distances?: FewShotDistances,
 ): WinClipResult {
   const dim = x.image.length;
   const P = x.grid * x.grid;
@@ -187,7 +209,7 @@ export function scoreWinClip(
   }
   const zeroShotMap = Float32Array.from(inv, (v) => (v === Infinity ? 0 : (opts.scales.length + 1) / v));
   if (memory === undefined) return { s: s0, zeroShot: s0, windowScores, scaleMaps, zeroShotMap, gridMap: zeroShotMap };
-  const few = fewShotMaps(x, memory, opts.scales);
+  const few = fewShotMaps(x, memory, opts.scales, distances);
   let fMax = -Infinity;
   for (const v of few.map) if (v > fMax) fMax = v;
   const gridMap = Float32Array.from(zeroShotMap, (v, q) => (v + few.map[q]!) / 2);

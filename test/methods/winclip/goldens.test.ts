@@ -182,3 +182,21 @@ test('bad inputs are refused naming the field', () => {
   assert.throws(() => promptEnsemble('  ', ANOMALIB), /class name/);
   assert.throws(() => upsampleBilinear(new Float32Array(5), 15, 15, 240, 240), /map has 5 values/);
 });
+
+test('few-shot distances through onnxruntime equal the plain JS search within 1e-6 (4-shot memory, query 4)', async () => {
+  const { MaxDot } = await import('../../../src/methods/common/nearest.ts');
+  const { fewShotDistances, fewShotMaps } = await import('../../../src/methods/winclip/index.ts');
+  const refs = [0, 1, 2, 3].map(inputs);
+  const memory = buildReferenceMemory(refs, [2, 3]);
+  const search = await MaxDot.create();
+  try {
+    const x = inputs(4);
+    const d = await fewShotDistances(search, x, memory, [2, 3]);
+    const js = fewShotMaps(x, memory, [2, 3]);
+    close(d.patch, js.patchScores, 'patch distances', 1e-6);
+    close(d.windows[2]!, js.windowScores[2]!, 'window distances s2', 1e-6);
+    close(d.windows[3]!, js.windowScores[3]!, 'window distances s3', 1e-6);
+  } finally {
+    await search.dispose();
+  }
+});
