@@ -46,8 +46,8 @@ export function mvtecLikeWorkload(seed = 7): Image[] {
       for (let r = 0; r < regions; r++) {
         const cy = rng.int(20, SIZE - 20);
         const cx = rng.int(20, SIZE - 20);
-        const ry = 4.5 + rng.nextFloat() * 15.5;
-        const rx = 4.5 + rng.nextFloat() * 15.5;
+        const ry = 5 + rng.nextFloat() * 19;
+        const rx = 5 + rng.nextFloat() * 19;
         for (let y = Math.floor(cy - ry); y <= cy + ry; y++) {
           for (let x = Math.floor(cx - rx); x <= cx + rx; x++) {
             if (((y - cy) / ry) ** 2 + ((x - cx) / rx) ** 2 <= 1) mask[y * SIZE + x] = 255;
