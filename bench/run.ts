@@ -23,6 +23,8 @@ const MODULES: BenchModule[] = [
   { name: 'winclip', file: './winclip.ts', fn: 'benchWinclip', sharesPeak: true },
   // 2,000 points only: the 20,000-point map takes minutes (`node --import tsx bench/tsne.ts 20000`).
   { name: 'tsne', file: './tsne.ts', fn: 'benchTsne', opts: { sizes: [2000] } },
+  // `rwda metrics pixel` on the fixture README's MVTec-sized workload (150 maps of 256×256).
+  { name: 'pixel_metrics', file: './pixel_metrics.ts', fn: 'benchPixelMetrics' },
 ];
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

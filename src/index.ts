@@ -19,6 +19,10 @@ export { decodeImage, preprocessImage, type DecodedImage } from './clip/preproce
 export { loadDataset, loadMvtec, loadVisa, loadSewerMl, type DatasetSpec, type DatasetItem, type LoadedDataset } from './data/index.ts';
 /** Image-level metrics, exact against scikit-learn: AUROC, AP, trapezoidal PR-AUC, F1-max. */
 export { computeMetrics, rocCurve, prCurve, evaluateScores } from './eval/metrics.ts';
+/** Pixel-level metrics (pixel AUROC / AP / F1-max, MVTec AU-PRO), exact against sklearn and MVTec's code; .npy maps and masks. */
+export { PixelMetricsAccumulator, evaluatePixelFolders, pairMapsWithMasks, labelComponents, DEFAULT_PRO_LIMIT, type PixelMetrics, type ProCurve } from './eval/pixel/index.ts';
+export { readNpy, parseNpy, writeNpyFloat32, encodeNpyFloat32, type NpyMap } from './data/npy.ts';
+export { readMask, type BinaryMask } from './data/mask.ts';
 /** The evaluation runner and its reports (results.json, report.md, report.html). */
 export { runEval, type RunEvalOptions, type EvalOutcome } from './eval/runner/index.ts';
 export { writeReports, renderMarkdown, renderHtml, type RunResults } from './eval/report/index.ts';

@@ -15,7 +15,7 @@
 import { RwdaError } from '../../errors.ts';
 import { CompensatedSum } from '../metrics.ts';
 import { labelComponents } from './components.ts';
-import { radixSortKeys, toSortableKeys } from './radix.ts';
+import { radixSortKeys, toSortableKeys32, toSortableKeys64 } from './radix.ts';
 
 /** MVTec's default integration limit for AU-PRO (FPR up to 30 %). */
 export const DEFAULT_PRO_LIMIT = 0.3;
@@ -54,6 +54,12 @@ export function checkProLimit(limit: number, what = 'pro limit'): void {
   if (typeof limit !== 'number' || !(limit > 0 && limit <= 1)) {
     throw new RwdaError(`${what} ${String(limit)}: must be a number in (0, 1]`);
   }
+}
+
+/** True when every value is exactly representable in float32 (then float32 keys order it exactly). */
+function allFloat32(xs: Float64Array): boolean {
+  for (let i = 0; i < xs.length; i++) if (Math.fround(xs[i]!) !== xs[i]) return false;
+  return true;
 }
 
 /** A Float64Array / Uint32Array that grows by doubling. */
@@ -158,12 +164,22 @@ export class PixelMetricsAccumulator {
     if (nPos === 0) throw new RwdaError(`pixel metrics: no anomalous pixel in any of the ${this.nImages} masks; AUROC and PRO are undefined`);
     if (nNeg === 0) throw new RwdaError(`pixel metrics: every pixel of the ${this.nImages} images is anomalous; FPR is undefined`);
 
-    const normalWords = new Uint32Array(this.normal.view().slice().buffer);
-    toSortableKeys(normalWords);
-    const A = radixSortKeys(normalWords, null).keys;
-    const anomalousWords = new Uint32Array(this.anomalous.view().slice().buffer);
-    toSortableKeys(anomalousWords);
-    const sortedB = radixSortKeys(anomalousWords, this.region.view().slice());
+    const normalScores = this.normal.view();
+    const anomalousScores = this.anomalous.view();
+    // Float32 maps (the usual case) sort on one-word keys: half the passes, half the bytes moved.
+    const stride: 1 | 2 = allFloat32(normalScores) && allFloat32(anomalousScores) ? 1 : 2;
+    const toKeys = (scores: Float64Array): Uint32Array => {
+      if (stride === 1) {
+        const w = new Uint32Array(Float32Array.from(scores).buffer);
+        toSortableKeys32(w);
+        return w;
+      }
+      const w = new Uint32Array(scores.slice().buffer);
+      toSortableKeys64(w);
+      return w;
+    };
+    const A = radixSortKeys(toKeys(normalScores), null, stride).keys;
+    const sortedB = radixSortKeys(toKeys(anomalousScores), this.region.view().slice(), stride);
     const B = sortedB.keys;
     const regionOf = sortedB.payload!;
     const weights = Float64Array.from(this.weights);
@@ -203,33 +219,35 @@ export class PixelMetricsAccumulator {
     let proSum = 0;
     let i = nNeg - 1;
     let j = nPos - 1;
+    // Key of element k: (hi, lo) = (K[k*stride + stride-1], K[k*stride]); with one-word keys lo = hi, harmlessly.
+    const top = stride - 1;
     while (i >= 0 || j >= 0) {
       let hi: number;
       let lo: number;
       if (j < 0) {
-        hi = A[2 * i + 1]!;
-        lo = A[2 * i]!;
+        hi = A[i * stride + top]!;
+        lo = A[i * stride]!;
       } else if (i < 0) {
-        hi = B[2 * j + 1]!;
-        lo = B[2 * j]!;
+        hi = B[j * stride + top]!;
+        lo = B[j * stride]!;
       } else {
-        const ah = A[2 * i + 1]!;
-        const bh = B[2 * j + 1]!;
-        if (ah > bh || (ah === bh && A[2 * i]! >= B[2 * j]!)) {
+        const ah = A[i * stride + top]!;
+        const bh = B[j * stride + top]!;
+        if (ah > bh || (ah === bh && A[i * stride]! >= B[j * stride]!)) {
           hi = ah;
-          lo = A[2 * i]!;
+          lo = A[i * stride]!;
         } else {
           hi = bh;
-          lo = B[2 * j]!;
+          lo = B[j * stride]!;
         }
       }
       const prevTp = tp;
       const prevFp = fp;
-      while (i >= 0 && A[2 * i + 1] === hi && A[2 * i] === lo) {
+      while (i >= 0 && A[i * stride + top] === hi && A[i * stride] === lo) {
         fp++;
         i--;
       }
-      while (j >= 0 && B[2 * j + 1] === hi && B[2 * j] === lo) {
+      while (j >= 0 && B[j * stride + top] === hi && B[j * stride] === lo) {
         tp++;
         proSum += weights[regionOf[j]!]!;
         j--;
