@@ -191,9 +191,9 @@ export function buildTrainStepGraph(layout: Layout, config: FnnConfig, dtype: Dt
 /**
  * Eval-mode forward with each BatchNorm folded into its Linear (in float64, before rounding to
  * the graph's dtype): W'[o] = W[o]·s_o, b'_o = (b_o − rm_o)·s_o + β_o, s_o = γ_o/√(rv_o + eps).
- * Input x [N,D], output logits [N].
+ * Input x [N,D], output logits [N]; with hiddenOutputs also hidden<i> [N,h_i], block i's post-ReLU output.
  */
-export function buildEvalGraph(layout: Layout, state: FnnState, bnEps: number, dtype: Dtype): Uint8Array {
+export function buildEvalGraph(layout: Layout, state: FnnState, bnEps: number, dtype: Dtype, opts: { hiddenOutputs?: boolean } = {}): Uint8Array {
   const g = new GraphBuilder('fnn_eval');
   const T = ELEM[dtype];
   let a = g.input('x', T, ['N', layout.dim]);
@@ -213,6 +213,8 @@ export function buildEvalGraph(layout: Layout, state: FnnState, bnEps: number, d
     }
     const z = linear(g, a, g.floatConstant('w', wf, [blk.width, blk.fanIn], T), g.floatConstant('b', bf, [blk.width], T));
     a = g.node('Relu', [z]);
+    // Dropout is the identity in eval mode, so the post-ReLU value is the block's output.
+    if (opts.hiddenOutputs) g.output(a, `hidden${layout.blocks.indexOf(blk)}`, T, ['N', blk.width]);
   }
   const last = layout.hidden[layout.hidden.length - 1]!;
   const hw = g.floatConstant('head_w', state.get(layout.headWeight)!.data, [1, last], T);

@@ -9,7 +9,7 @@ import { layoutOf, resolveConfig, type FnnConfig, type Layout } from './config.t
 import { buildEvalGraph, type Dtype } from './graphs.ts';
 import { createSyncSession, Tensor, type SyncSession } from './ort.ts';
 import { convertState, initState, stateFromTensors, toNamedTensors, type FnnState, type NamedTensor, type StateInput } from './state.ts';
-import { evalLogitsReference } from './train_reference.ts';
+import { evalLogitsReference, hiddenReference } from './train_reference.ts';
 
 /** Rows per onnxruntime call when scoring, to bound the activations' memory. */
 const SCORE_CHUNK_ROWS = 16384;
@@ -31,6 +31,7 @@ export class Fnn {
   /** state_dict in torch key order (Float64Array or Float32Array data). */
   readonly state: FnnState;
   private readonly sessions = new Map<Dtype, SyncSession | null>();
+  private hiddenSession: SyncSession | null | undefined;
 
   /** Wraps an existing state (no copy); use Fnn.init or Fnn.fromState. */
   constructor(config: FnnConfig, layout: Layout, state: FnnState) {
@@ -123,9 +124,38 @@ export class Fnn {
     return this.score(x, n, 'float64', new Float64Array(n));
   }
 
+  /**
+   * Eval-mode activations after each hidden block (Linear → BatchNorm with running statistics →
+   * ReLU; dropout is the identity) for n rows: one row-major [n, hidden[i]] array per block,
+   * float32 through onnxruntime.
+   */
+  hiddenActivations(x: Float32Array, n: number): Float32Array[] {
+    this.checkInput(x, n);
+    if (this.hiddenSession === undefined) {
+      this.hiddenSession = createSyncSession(buildEvalGraph(this.layout, this.state, this.config.bnEps, 'float32', { hiddenOutputs: true }), 'FNN hidden activations');
+    }
+    const widths = this.layout.hidden;
+    const out = widths.map((h) => new Float32Array(n * h));
+    const s = this.hiddenSession;
+    if (!s) {
+      hiddenReference(this.layout, this.state, x, n, this.config.bnEps).forEach((a, i) => out[i]!.set(a));
+      return out;
+    }
+    const D = this.dim;
+    const fetches: Record<string, null> = Object.fromEntries(widths.map((_, i) => [`hidden${i}`, null]));
+    for (let start = 0; start < n; start += SCORE_CHUNK_ROWS) {
+      const rows = Math.min(SCORE_CHUNK_ROWS, n - start);
+      const res = s.run({ x: new Tensor('float32', x.subarray(start * D, (start + rows) * D), [rows, D]) }, fetches);
+      widths.forEach((h, i) => out[i]!.set(res[`hidden${i}`]!.data as Float32Array, start * h));
+    }
+    return out;
+  }
+
   /** Releases the onnxruntime sessions (they are recreated on the next call). */
   dispose(): void {
     for (const s of this.sessions.values()) s?.dispose();
     this.sessions.clear();
+    this.hiddenSession?.dispose();
+    this.hiddenSession = undefined;
   }
 }

@@ -263,10 +263,11 @@ function inputGrad(dy: Float64Array, B: number, w: Float64Array, fout: number, f
   return da;
 }
 
-/** Eval-mode logits in float64, torch's formula unfused: BN uses running stats, Dropout is the identity. */
-export function evalLogitsReference(layout: Layout, state: FnnState, x: ArrayLike<number>, n: number, bnEps: number): Float64Array {
+/** Eval-mode post-ReLU activations of every hidden block, in float64 (fallback of Fnn.hiddenActivations). */
+export function hiddenReference(layout: Layout, state: FnnState, x: ArrayLike<number>, n: number, bnEps: number): Float64Array[] {
   let a: Float64Array = Float64Array.from({ length: n * layout.dim }, (_, i) => x[i]!);
   const get = (k: string): Float64Array => Float64Array.from(state.get(k)!.data);
+  const outs: Float64Array[] = [];
   for (const blk of layout.blocks) {
     const h = blk.width;
     const z = linear(a, n, blk.fanIn, get(blk.weight), get(blk.bias), h);
@@ -280,7 +281,15 @@ export function evalLogitsReference(layout: Layout, state: FnnState, x: ArrayLik
         z[r * h + o] = v > 0 ? v : 0;
       }
     }
+    outs.push(z);
     a = z;
   }
-  return linear(a, n, layout.hidden[layout.hidden.length - 1]!, get(layout.headWeight), get(layout.headBias), 1);
+  return outs;
+}
+
+/** Eval-mode logits in float64, torch's formula unfused: BN uses running stats, Dropout is the identity. */
+export function evalLogitsReference(layout: Layout, state: FnnState, x: ArrayLike<number>, n: number, bnEps: number): Float64Array {
+  const hidden = hiddenReference(layout, state, x, n, bnEps);
+  const get = (k: string): Float64Array => Float64Array.from(state.get(k)!.data);
+  return linear(hidden[hidden.length - 1]!, n, layout.hidden[layout.hidden.length - 1]!, get(layout.headWeight), get(layout.headBias), 1);
 }
