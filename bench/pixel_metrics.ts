@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
 import { writeNpyFloat32 } from '../src/data/npy.ts';
 import { PixelMetricsAccumulator, evaluatePixelFolders } from '../src/eval/pixel/index.ts';
-import { Rng } from '../src/method/rng.ts';
+import { Rng } from '../src/util/rng.ts';
 import { loadInfo, peakRssMb, REPO, round } from './common.ts';
 
 const SIZE = 256;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { radixSortKeys, toSortableKeys32, toSortableKeys64 } from '../../src/eval/pixel/radix.ts';
-import { Rng } from '../../src/method/rng.ts';
+import { Rng } from '../../src/util/rng.ts';
 
 /** Values with negatives, zeros, subnormals, huge magnitudes and many ties. */
 function values(n: number, seed: number): Float64Array {

@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RwdaError } from '../../src/errors.ts';
-import { Fnn } from '../../src/method/fnn/model.ts';
-import { Rng } from '../../src/method/rng.ts';
+import { Fnn } from '../../src/methods/rwda/fnn/model.ts';
+import { Rng } from '../../src/util/rng.ts';
 
 const DIM = 24;
 const HIDDEN = [16, 12, 8];
