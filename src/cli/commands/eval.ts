@@ -15,7 +15,7 @@ import { ensureOutDir } from '../../util/outdir.ts';
 import type { DatasetSpec } from '../../data/index.ts';
 import { auprMetric, type AuprKind, type Setup } from '../../eval/report/index.ts';
 import { DEFAULT_IMAGE_BATCH, DEFAULT_SEEDS, runEval, type DataEvent, type EvalEvent, type TrainObjectsMode } from '../../eval/runner/index.ts';
-import { PROMPT_DEFAULTS } from '../../methods/rwda/defaults.ts';
+import { PROMPT_DEFAULTS } from '../../methods/rwda/index.ts';
 import { EmbeddingStore } from '../../store/index.ts';
 import { createProgress, type Progress } from '../../util/progress.ts';
 import { addModelOptions, intOption, openModel, openStore, type ModelCliOptions } from './train.ts';

@@ -28,7 +28,7 @@ import {
   type ExperimentStats,
   type HeadlineStats,
 } from '../../eval/experiments/index.ts';
-import { PROMPT_DEFAULTS } from '../../methods/rwda/defaults.ts';
+import { PROMPT_DEFAULTS } from '../../methods/rwda/index.ts';
 import type { EmbeddingStore } from '../../store/index.ts';
 import {
   addDatasetOptions,

@@ -6,11 +6,11 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { RwdaError } from '../../errors.ts';
-import { checkDetectorOut } from '../../methods/rwda/detector_artifact.ts';
+import { checkDetectorOut } from '../../methods/rwda/index.ts';
 import { ClipModel } from '../../clip/model.ts';
 import { DEFAULT_MODEL, resolveModel } from '../../clip/hub/index.ts';
-import { FNN_DEFAULTS, PROMPT_DEFAULTS } from '../../methods/rwda/defaults.ts';
-import { trainDetector, type TrainDetectorOptions, type TrainProgress } from '../../methods/rwda/train_detector.ts';
+import { FNN_DEFAULTS, PROMPT_DEFAULTS } from '../../methods/rwda/index.ts';
+import { trainDetector, type TrainDetectorOptions, type TrainProgress } from '../../methods/rwda/index.ts';
 import { EmbeddingStore } from '../../store/index.ts';
 import { createProgress, type Progress } from '../../util/progress.ts';
 

@@ -13,7 +13,7 @@ import { REPORT_CSS, htmlPage } from '../report/html.ts';
 import type { CropSettings, DatasetKind, SkippedEntry } from '../report/index.ts';
 import type { DatasetSpec } from '../../data/index.ts';
 import { DATASET_NAMES } from '../../data/index.ts';
-import { packageVersion } from '../../methods/rwda/detector_artifact.ts';
+import { packageVersion } from '../../methods/rwda/index.ts';
 import { runtimeVersions } from '../runner/index.ts';
 import type { ExperimentData, ExperimentEvent, SweepStats, TrainingConfig } from './setting.ts';
 

@@ -11,7 +11,7 @@
  */
 import { RwdaError } from '../../errors.ts';
 import { DATASET_NAMES } from '../../data/index.ts';
-import { checkPairs } from '../../methods/rwda/training_set.ts';
+import { checkPairs } from '../../methods/rwda/index.ts';
 import { METHOD_LABELS, METHODS, formatStat } from '../report/index.ts';
 import { escapeXml as esc } from '../report/svg.ts';
 import {

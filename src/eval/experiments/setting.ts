@@ -12,9 +12,9 @@
 import { RwdaError } from '../../errors.ts';
 import type { DatasetSpec } from '../../data/index.ts';
 import { backboneName, type Backbone } from '../../methods/common/backbone.ts';
-import { PROMPT_DEFAULTS } from '../../methods/rwda/defaults.ts';
-import { packageVersion } from '../../methods/rwda/detector_artifact.ts';
-import type { TrainProgress } from '../../methods/rwda/train_detector.ts';
+import { PROMPT_DEFAULTS } from '../../methods/rwda/index.ts';
+import { packageVersion } from '../../methods/rwda/index.ts';
+import type { TrainProgress } from '../../methods/rwda/index.ts';
 import type { EmbeddingStore, StoreCounters } from '../../store/index.ts';
 import { METHODS, type MethodId, type MetricSummary, type RunConfig, type SkippedEntry, type Stat } from '../report/index.ts';
 import {

@@ -12,7 +12,7 @@
  */
 import { RwdaError } from '../../errors.ts';
 import { DATASET_NAMES } from '../../data/index.ts';
-import { promptPair } from '../../methods/rwda/prompts.ts';
+import { promptPair } from '../../methods/rwda/index.ts';
 import { METHOD_LABELS, formatStat } from '../report/index.ts';
 import { escapeXml as esc } from '../report/svg.ts';
 import {

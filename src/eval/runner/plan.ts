@@ -25,11 +25,11 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../clip/fingerprint.ts';
 import { RwdaError } from '../../errors.ts';
-import { MULTICROP_DEFAULTS, PROMPT_DEFAULTS } from '../../methods/rwda/defaults.ts';
-import { DETECTOR_FORMAT_VERSION } from '../../methods/rwda/detector_artifact.ts';
+import { MULTICROP_DEFAULTS, PROMPT_DEFAULTS } from '../../methods/rwda/index.ts';
+import { DETECTOR_FORMAT_VERSION } from '../../methods/rwda/index.ts';
 import { checkScales, viewIds, type CropAggregation } from '../../methods/common/multicrop.ts';
-import { joinWords } from '../../methods/rwda/prompts.ts';
-import { resolveTrainSettings, type TrainDetectorOptions, type TrainSettings } from '../../methods/rwda/train_detector.ts';
+import { joinWords } from '../../methods/rwda/index.ts';
+import { resolveTrainSettings, type TrainDetectorOptions, type TrainSettings } from '../../methods/rwda/index.ts';
 import type { CropSettings, Setup } from '../report/index.ts';
 
 /** Bumped whenever the runner would compute different scores from the same inputs (old records are then ignored). */

@@ -8,12 +8,12 @@
  */
 import { RwdaError } from '../../errors.ts';
 import type { Backbone } from '../../methods/common/backbone.ts';
-import { PROMPT_DEFAULTS } from '../../methods/rwda/defaults.ts';
-import type { Detector } from '../../methods/rwda/detector.ts';
+import { PROMPT_DEFAULTS } from '../../methods/rwda/index.ts';
+import type { Detector } from '../../methods/rwda/index.ts';
 import type { CropAggregation } from '../../methods/common/multicrop.ts';
 import { l2normalizeRows } from '../../methods/common/scores.ts';
 import { clipImageScores, promptPairEmbeddings } from '../../methods/clip/index.ts';
-import { scoreViewRows } from '../../methods/rwda/scoring.ts';
+import { scoreViewRows } from '../../methods/rwda/index.ts';
 import type { EmbeddingStore } from '../../store/index.ts';
 import type { EmbeddedItem } from './embed_images.ts';
 
@@ -36,7 +36,7 @@ export interface ScoreContext {
 }
 
 export { promptPairEmbeddings } from '../../methods/clip/index.ts';
-export { aggregateImageScores } from '../../methods/rwda/scoring.ts';
+export { aggregateImageScores } from '../../methods/rwda/index.ts';
 
 /** Row-major [shas.length × viewIds.length, dim] L2-normalised view embeddings read from the store. */
 export function readViewRows(store: EmbeddingStore, backbone: Backbone, shas: readonly string[], viewIds: readonly string[]): Float32Array {

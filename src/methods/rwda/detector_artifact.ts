@@ -9,6 +9,7 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { packageVersion } from '../../util/version.ts';
 import { RwdaError } from '../../errors.ts';
 import { fileSha256 } from '../../clip/fingerprint.ts';
 import { SafetensorsFile, writeSafetensors } from '../../clip/safetensors.ts';
@@ -63,12 +64,7 @@ export interface DetectorMeta {
   fnnSha256: string;
 }
 
-let cachedVersion: string | undefined;
-/** rwda's package version. */
-export function packageVersion(): string {
-  cachedVersion ??= (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  return cachedVersion;
-}
+export { packageVersion } from '../../util/version.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -40,6 +40,7 @@ export {
   DETECTOR_JSON,
   FNN_FILE,
   readMeta as readDetectorMeta,
+  checkDetectorOut,
   type DetectorMeta,
 } from './detector_artifact.ts';
 export { Detector, type DetectInput, type ImageScores, type ScoreOptions, type Scores, type ViewScores } from './detector.ts';
@@ -54,3 +55,8 @@ export {
   type TrainSettings,
   type DefaultDetectorOptions,
 } from './train_detector.ts';
+export { packageVersion } from '../../util/version.ts';
+export { checkPairs } from './training_set.ts';
+export { scoreRows, scoreViewRows, aggregateImageScores, sigmoid, type LogitModel, type PromptEmbeddings } from './scoring.ts';
+export { RWDA_METHOD } from './method.ts';
+export { fuseFewShot, openReferenceScorer, type ReferenceScorer } from './few_shot.ts';
