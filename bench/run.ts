@@ -19,6 +19,7 @@ interface BenchModule {
 
 const MODULES: BenchModule[] = [
   { name: 'backbone', file: './backbone.ts', fn: 'benchBackbone', sharesPeak: true },
+  { name: 'windows', file: './windows.ts', fn: 'benchWindows', sharesPeak: true },
   { name: 'fnn', file: './fnn.ts', fn: 'benchFnn' },
   // 2,000 points only: the 20,000-point map takes minutes (`node --import tsx bench/tsne.ts 20000`).
   { name: 'tsne', file: './tsne.ts', fn: 'benchTsne', opts: { sizes: [2000] } },
