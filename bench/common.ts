@@ -52,6 +52,14 @@ export async function bestOfInterleaved(fns: Array<() => Promise<unknown>>, roun
 
 /** onnxruntime's fp32 MatMul throughput in GFLOPS: a one-node 2048³ MatMul graph (constant B), best of `runs`. */
 export async function matmulPeakGflops(threads: number | undefined, runs = 12): Promise<number> {
+  const peak = await matmulPeakRunner(threads);
+  const ms = await bestMs(peak.run, runs, 2);
+  await peak.release();
+  return peak.gflops(ms);
+}
+
+/** The MatMul peak graph as a callable, to time between other work (same load conditions): run, GFLOPS of a time, release. */
+export async function matmulPeakRunner(threads: number | undefined): Promise<{ run: () => Promise<unknown>; gflops: (ms: number) => number; release: () => Promise<void> }> {
   const N = 2048;
   const b = new GraphBuilder('matmul_peak');
   const a = b.input('a', 'float', [N, N]);
@@ -62,9 +70,7 @@ export async function matmulPeakGflops(threads: number | undefined, runs = 12): 
   if (threads !== undefined) opts.intraOpNumThreads = threads;
   const session = await ort.InferenceSession.create(b.toBytes(), opts);
   const input = new ort.Tensor('float32', w.slice(), [N, N]);
-  const ms = await bestMs(() => session.run({ a: input }), runs, 2);
-  await session.release();
-  return (2 * N ** 3) / ms / 1e6;
+  return { run: () => session.run({ a: input }), gflops: (ms) => (2 * N ** 3) / ms / 1e6, release: () => session.release() };
 }
 
 /** A snapshot of machine load, to print beside timings (other processes share the cores). */

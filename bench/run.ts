@@ -19,6 +19,7 @@ interface BenchModule {
 
 const MODULES: BenchModule[] = [
   { name: 'backbone', file: './backbone.ts', fn: 'benchBackbone', sharesPeak: true },
+  { name: 'windows', file: './windows.ts', fn: 'benchWindows', sharesPeak: true },
   { name: 'fnn', file: './fnn.ts', fn: 'benchFnn' },
   { name: 'winclip', file: './winclip.ts', fn: 'benchWinclip', sharesPeak: true },
   // 2,000 points only: the 20,000-point map takes minutes (`node --import tsx bench/tsne.ts 20000`).

@@ -57,7 +57,8 @@ export interface StackResult {
 /**
  * Runs the blocks on `x` ([B·L, width], 2-D). `bl` is the int64 1-D tensor [B, L] used to view
  * the stream as [B, L, ...] for attention; `mask` is the additive [L, L] causal mask for the 'ops'
- * attention path (unused by 'mha', which applies causality itself).
+ * attention path (unused by 'mha', which applies causality itself). `qkv0`, when given, is block 0's
+ * fused projection of ln_1(x) from `qkvProjection` (e.g. gathered from a pass that shares x's rows).
  */
 export function transformerStack(
   b: GraphBuilder,
@@ -68,6 +69,7 @@ export function transformerStack(
   k: KernelOptions,
   mask?: string,
   pool?: PooledRows,
+  qkv0?: string,
 ): StackResult {
   let pending: PendingResidual = { residual: x };
   const blockOutputs: string[] = [];
@@ -75,12 +77,15 @@ export function transformerStack(
     b.within(`${spec.prefix}.${i}`, () => {
       const p = `${spec.prefix}.resblocks.${i}`;
       if (pool && i === spec.layers - 1) {
+        if (qkv0 && i === 0) throw new Error('a precomputed first-block q/k/v needs a stack deeper than its pooled block');
         pending = pooledBlock(b, w, pending, bl, p, spec, k, pool);
         return;
       }
-      const n1 = finishNorm(b, pending, w.tensor(`${p}.ln_1.weight`), w.tensor(`${p}.ln_1.bias`), k.skipLayerNorm);
+      // A caller-supplied first-block projection replaces ln_1 and the q/k/v Gemm (x is the stream as is).
+      const shared = i === 0 ? qkv0 : undefined;
+      const n1 = shared ? { sum: x, normed: '' } : finishNorm(b, pending, w.tensor(`${p}.ln_1.weight`), w.tensor(`${p}.ln_1.bias`), k.skipLayerNorm);
       if (i > 0) blockOutputs.push(n1.sum);
-      const attnOut = attention(b, w, n1.normed, bl, p, spec, k, mask);
+      const attnOut = attention(b, w, n1.normed, bl, p, spec, k, mask, shared);
       pending = { residual: n1.sum, ...attnOut };
       const n2 = finishNorm(b, pending, w.tensor(`${p}.ln_2.weight`), w.tensor(`${p}.ln_2.bias`), k.skipLayerNorm);
       const mlpOut = mlp(b, w, n2.normed, p, spec.quickGelu, k);
@@ -180,6 +185,15 @@ function mlp(b: GraphBuilder, w: WeightBinder, h: string, p: string, quick: bool
   return projection(b, act, w.tensor(`${p}.mlp.c_proj.weight`), w.tensor(`${p}.mlp.c_proj.bias`), k.skipLayerNorm);
 }
 
+/**
+ * A block's fused q/k/v projection of its ln_1 output h, [N, 3·width], as its attention consumes it:
+ * without the bias on the 'mha' path (MultiHeadAttention adds it), with it on the 'ops' path.
+ */
+export function qkvProjection(b: GraphBuilder, w: WeightBinder, h: string, p: string, k: KernelOptions): string {
+  const inW = w.tensor(`${p}.attn.in_proj_weight`);
+  return k.attention === 'mha' ? linear(b, h, inW) : linear(b, h, inW, w.tensor(`${p}.attn.in_proj_bias`));
+}
+
 function attention(
   b: GraphBuilder,
   w: WeightBinder,
@@ -189,6 +203,7 @@ function attention(
   spec: TransformerSpec,
   k: KernelOptions,
   mask: string | undefined,
+  precomputed?: string,
 ): { delta: string; deltaBias?: string } {
   const D = spec.width;
   const H = spec.heads;
@@ -198,8 +213,8 @@ function attention(
   let ctx2d: string;
   if (k.attention === 'mha') {
     let q: string, kk: string, v: string;
-    if (k.fusedQkv) {
-      const qkv = linear(b, h, w.tensor(inW));
+    if (k.fusedQkv || precomputed) {
+      const qkv = precomputed ?? qkvProjection(b, w, h, p, k);
       [q, kk, v] = b.nodeN('Split', [qkv, b.i64('qkv_split', [D, D, D])], { axis: int(1) }, { outputs: 3 }) as [string, string, string];
     } else {
       q = linear(b, h, w.tensor(inW, { rows: [0, D] }));
@@ -215,7 +230,7 @@ function attention(
     );
     ctx2d = reshape(b, ctx, b.i64('shape_2d', [-1, D]));
   } else {
-    const qkv = linear(b, h, w.tensor(inW), w.tensor(inB));
+    const qkv = precomputed ?? qkvProjection(b, w, h, p, k);
     // [B·L, 3D] → [B, L, 3, H, hd] → [3, B, H, L, hd]
     const split = transpose(b, reshape(b, qkv, shapeOf(b, [bl, [3, H, hd]])), [2, 0, 3, 1, 4]);
     const pick = (i: number) => b.node('Gather', [split, b.i64('qkv_index', [i], [])], { axis: int(0) });
