@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import type { ClipConfig } from '../src/clip/config.ts';
 import { ClipModel } from '../src/clip/model.ts';
 import { DEFAULT_KERNELS, type KernelOptions } from '../src/clip/onnx/transformer.ts';
-import { Rng } from '../src/method/rng.ts';
+import { Rng } from '../src/util/rng.ts';
 import { imageFlops, transformerFlops } from './backbone.ts';
 import { bestOfInterleaved, ensureBenchModel, loadInfo, matmulPeakGflops, matmulPeakRunner, peakRssMb, round } from './common.ts';
 
