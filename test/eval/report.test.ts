@@ -13,6 +13,7 @@ import {
   formatStat,
   meanOverCategories,
   readRunResults,
+  renderHtml,
   renderMarkdown,
   scoreHistogram,
   stringifyResults,
@@ -283,4 +284,8 @@ test('renderMarkdown with the built-in PAPER: Table 1 and appendix numbers besid
   r.config.prompts = { ...r.config.prompts!, normalWord: 'a good', anomalyWord: 'a defective' };
   const t3 = renderMarkdown(r).split('\n').find((l) => l.startsWith('| CLIP + Ours |'))!;
   assert.ok(t3.includes('| 86.3 ± 0.4 |') && !t3.includes('92.2'), t3);
+  // report.html reads the same data.
+  const html = renderHtml(makeResults());
+  assert.ok(html.includes('<td>92.2 ± 0.3</td>'));
+  assert.ok(html.includes('97.1 ± 1.1'));
 });
