@@ -66,6 +66,9 @@ test('every table renders all its printed cells', () => {
   const t3 = renderPaperTable('table3', ours).markdown;
   assert.match(t3, /\| "an" \| CLIP\+ours \| 92\.2 ± 0\.3 \|/);
   assert.match(t3, /Section 4\.2/);
+  assert.match(renderPaperTable('table1', ours).notes[0]!, /Section 4\.2 says "a".*print "an"/);
+  assert.deepEqual(renderPaperTable('table4', ours).notes, []);
+  assert.match(renderPaperTable('appendix', ours).notes[1]!, /83\.97 vs 83\.4/);
   const app = renderPaperTable('appendix', ours).markdown;
   assert.match(app, /\| Metal nut \| 94\.4 \|/);
 });

@@ -46,7 +46,7 @@ export {
   type RunWords,
 } from './paper.ts';
 export {
-  DEFAULT_NORMAL_WORDS,
+  PAPER_DEFAULT_NORMAL_WORDS,
   PAPER_SETUPS,
   PAPER_TABLE_IDS,
   TABLE3_DEFAULT_NORMAL_WORD,

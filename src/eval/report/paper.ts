@@ -11,7 +11,7 @@
  */
 import type { DatasetKind, MethodId, Setup } from './schema.ts';
 import {
-  DEFAULT_NORMAL_WORDS,
+  PAPER_DEFAULT_NORMAL_WORDS,
   TABLE3_DEFAULT_NORMAL_WORD,
   categoryKey,
   paperCells,
@@ -137,7 +137,7 @@ export interface RunWords {
 
 function wordsMatch(row: { normalWord?: string; anomalyWord?: string }, words: RunWords | undefined): boolean {
   if (row.normalWord === undefined && row.anomalyWord === undefined) return true;
-  const normal = (w: string): string => (DEFAULT_NORMAL_WORDS.includes(w) ? TABLE3_DEFAULT_NORMAL_WORD : w);
+  const normal = (w: string): string => (PAPER_DEFAULT_NORMAL_WORDS.includes(w) ? TABLE3_DEFAULT_NORMAL_WORD : w);
   const w = words ?? { normalWord: TABLE3_DEFAULT_NORMAL_WORD, anomalyWord: paperTablesJson().defaults.anomaly_word };
   return (row.normalWord === undefined || normal(row.normalWord) === normal(w.normalWord)) &&
     (row.anomalyWord === undefined || row.anomalyWord === w.anomalyWord);

@@ -8,6 +8,7 @@ import {
   PAPER_SETUPS,
   TABLE_METRICS,
   paperCells,
+  paperTableNotes,
   paperTablesJson,
   type PaperCell,
   type PaperSetup,
@@ -46,6 +47,8 @@ export interface RenderedPaperTable {
   verdict: PaperVerdict;
   /** Every printed cell in table order, with ours where present. */
   compared: ComparedPaperCell[];
+  /** What a reproduction should say beside this table (the normal-word ambiguity; the appendix's inconsistencies). */
+  notes: string[];
 }
 
 /** Half of the last printed digit: the tolerance of a number printed without ±. */
@@ -210,6 +213,8 @@ export function renderPaperTable(tableId: PaperTableId, ours: OursLookup): Rende
     `${verdict.withinPaperStd} of ${verdict.cells} compared cells lie within the paper's ± ` +
       `(${verdict.printed} printed; Δ = ours − paper in points; a number printed without ± allows ±${PRINT_ROUNDING}).`,
   );
-  if (tableId === 'table3') md.push('', `> ${paperTablesJson().table3.title}`);
-  return { markdown: md.join('\n') + '\n', html: html.join(''), verdict, compared };
+  const [wordNote, appendixNote] = paperTableNotes();
+  const notes = tableId === 'appendix' ? [wordNote!, appendixNote!] : tableId === 'table4' ? [] : [wordNote!];
+  for (const n of notes) md.push('', `> ${n}`);
+  return { markdown: md.join('\n') + '\n', html: html.join(''), verdict, compared, notes };
 }

@@ -86,7 +86,7 @@ export function paperTablesJson(): PaperTablesJson {
  */
 export const TABLE3_DEFAULT_NORMAL_WORD = 'an';
 /** The words a run may use and still be compared with Table 1/2/4 and the appendix. */
-export const DEFAULT_NORMAL_WORDS: readonly string[] = ['a', 'an'];
+export const PAPER_DEFAULT_NORMAL_WORDS: readonly string[] = ['a', 'an'];
 
 /** Notes a reproduction should show beside the tables (the normal-word ambiguity, the appendix inconsistencies). */
 export function paperTableNotes(): string[] {
@@ -94,7 +94,7 @@ export function paperTableNotes(): string[] {
   return [
     `Default normal word: Section 4.2 says "${j.defaults.normal_word}", while Table 3 and its discussion print ` +
       `"${TABLE3_DEFAULT_NORMAL_WORD}" for the row whose values equal Table 1's default (91.5 → 92.2 ± 0.3); rwda compares ` +
-      'runs with either word against the same cells (run both with --normal-word a / an to see the difference).',
+      'runs with either word against the same printed cells, so a reproduction should run both.',
     j.appendix.note,
     ...j.not_in_text.map((s) => `Not in the text: ${s}.`),
   ];
@@ -247,8 +247,8 @@ export function findPaperCell(key: OurCellKey): PaperCell | undefined {
   const multiCrop = key.multiCrop ?? true;
   const normal = key.normalWord ?? TABLE3_DEFAULT_NORMAL_WORD;
   const anomaly = key.anomalyWord ?? paperTablesJson().defaults.anomaly_word;
-  const defaultWords = DEFAULT_NORMAL_WORDS.includes(normal) && anomaly === paperTablesJson().defaults.anomaly_word;
-  const normalOf = (w: string): string => (DEFAULT_NORMAL_WORDS.includes(w) ? TABLE3_DEFAULT_NORMAL_WORD : w);
+  const defaultWords = PAPER_DEFAULT_NORMAL_WORDS.includes(normal) && anomaly === paperTablesJson().defaults.anomaly_word;
+  const normalOf = (w: string): string => (PAPER_DEFAULT_NORMAL_WORDS.includes(w) ? TABLE3_DEFAULT_NORMAL_WORD : w);
   const common = (c: PaperCell): boolean => c.method === idInfo.name && c.metric === metric && c.dataset === key.dataset;
   const cells = paperCells();
   if (key.category !== undefined) {
