@@ -26,6 +26,7 @@ export { readMask, type BinaryMask } from './data/mask.ts';
 /** The evaluation runner and its reports (results.json, report.md, report.html). */
 export { runEval, type RunEvalOptions, type EvalOutcome } from './eval/runner/index.ts';
 export { writeReports, renderMarkdown, renderHtml, type RunResults } from './eval/report/index.ts';
+export { findPaperCell, paperCells, paperTableNotes, renderPaperTable, type PaperCell, type OursLookup } from './eval/report/index.ts';
 /** The paper's analyses and t-SNE. */
 export { runPairsExperiment, runWordsExperiment, runTsneExperiment } from './eval/experiments/index.ts';
 export { tsne } from './eval/tsne.ts';

@@ -13,6 +13,7 @@ import {
   formatStat,
   meanOverCategories,
   readRunResults,
+  renderHtml,
   renderMarkdown,
   scoreHistogram,
   stringifyResults,
@@ -218,7 +219,7 @@ test('renderMarkdown: skipped list shows the first N and "... and K more"; WinCL
   assert.ok(!/\| WinCLIP/.test(md));
   r.config.setup = 'known';
   const known = renderMarkdown(r);
-  assert.match(known, /\| WinCLIP \(Jeong et al\., CVPR 2023\), as reported by its authors \| — \| 91\.8 \| — \|/);
+  assert.match(known, /\| WinCLIP \(Jeong et al\., CVPR 2023\), as reported by the paper \| — \| 91\.8 \| — \| — \| 96\.5 \| — \| — \| 92\.9 \| — \|/);
   r.skipped = [];
   assert.match(renderMarkdown(r), /Nothing was skipped\./);
 });
@@ -263,4 +264,28 @@ test('readRunResults: unreadable and non-JSON files give RwdaError naming the fi
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('renderMarkdown with the built-in PAPER: Table 1 and appendix numbers beside ours, with Δ; other words → Table 3', () => {
+  const r = makeResults();
+  const md = renderMarkdown(r);
+  const pct = (x: number) => (x * 100).toFixed(1);
+  const ours = r.mean.clipOurs.auroc;
+  const delta = ours.mean * 100 - 92.2;
+  const sign = delta >= 0 ? '+' : '−';
+  const row = md.split('\n').find((l) => l.startsWith('| CLIP + Ours |'))!;
+  assert.ok(row.includes('| 92.2 ± 0.3 |'), row);
+  assert.ok(row.includes(pct(ours.mean)), row);
+  assert.ok(row.includes(`${sign}${Math.abs(delta).toFixed(1)}`) || row.includes(`${delta >= 0 ? '+' : '-'}${Math.abs(delta).toFixed(1)}`), row);
+  // Appendix A: metal_nut CLIP AUROC 94.4, Bottle CLIP+ours AUROC 97.1 ± 1.1.
+  assert.ok(md.includes('94.4'));
+  assert.ok(md.includes('97.1 ± 1.1'));
+  assert.match(md, /Section 4\.2 says "a"/);
+  r.config.prompts = { ...r.config.prompts!, normalWord: 'a good', anomalyWord: 'a defective' };
+  const t3 = renderMarkdown(r).split('\n').find((l) => l.startsWith('| CLIP + Ours |'))!;
+  assert.ok(t3.includes('| 86.3 ± 0.4 |') && !t3.includes('92.2'), t3);
+  // report.html reads the same data.
+  const html = renderHtml(makeResults());
+  assert.ok(html.includes('<td>92.2 ± 0.3</td>'));
+  assert.ok(html.includes('97.1 ± 1.1'));
 });

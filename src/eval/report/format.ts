@@ -127,7 +127,7 @@ export function summaryRows(results: RunResults, paper: PaperData): SummaryRow[]
   const { dataset, setup, crops } = results.config;
   const metrics = shownMetrics(results);
   const rows: SummaryRow[] = METHODS.map((method) => {
-    const row = findPaperMain(paper, dataset, setup, method, crops.enabled);
+    const row = findPaperMain(paper, dataset, setup, method, crops.enabled, results.config.prompts);
     return {
       label: METHOD_LABELS[method],
       method,
@@ -176,13 +176,13 @@ export function categoryRows(results: RunResults, paper: PaperData, shown: { pap
     nNormal: c.nNormal,
     nAnomalous: c.nAnomalous,
     cells: METHODS.map((m) =>
-      cell(c.methods[m][shown.metric], findPaperCategory(paper, dataset, setup, c.name, m, crops.enabled)?.values[shown.paper]),
+      cell(c.methods[m][shown.metric], findPaperCategory(paper, dataset, setup, c.name, m, crops.enabled, results.config.prompts)?.values[shown.paper]),
     ),
   }));
   rows.push({
     name: 'Mean',
     cells: METHODS.map((m) =>
-      cell(results.mean[m][shown.metric], findPaperMain(paper, dataset, setup, m, crops.enabled)?.values[shown.paper]),
+      cell(results.mean[m][shown.metric], findPaperMain(paper, dataset, setup, m, crops.enabled, results.config.prompts)?.values[shown.paper]),
     ),
   });
   return rows;

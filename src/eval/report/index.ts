@@ -43,7 +43,40 @@ export {
   type PaperNumber,
   type PaperResultRow,
   type ReferenceRow,
+  type RunWords,
 } from './paper.ts';
+export {
+  PAPER_DEFAULT_NORMAL_WORDS,
+  PAPER_SETUPS,
+  PAPER_TABLE_IDS,
+  TABLE3_DEFAULT_NORMAL_WORD,
+  TABLE_METRICS,
+  categoryKey,
+  findPaperCell,
+  methodIdOf,
+  paperCells,
+  paperMethodName,
+  paperMetricOf,
+  paperSetupOf,
+  paperTableNotes,
+  paperTablesJson,
+  type OurCellKey,
+  type PaperCell,
+  type PaperMethodName,
+  type PaperSetup,
+  type PaperTableId,
+  type PaperTablesJson,
+  type PrintedNumber,
+  type TableMetric,
+} from './paper_tables.ts';
+export {
+  PRINT_ROUNDING,
+  renderPaperTable,
+  type ComparedPaperCell,
+  type OursLookup,
+  type PaperVerdict,
+  type RenderedPaperTable,
+} from './paper_table.ts';
 export { formatDiff, formatStat, pct } from './format.ts';
 export { renderMarkdown, type MarkdownOptions } from './markdown.ts';
 export { CLASS_COLORS, METHOD_COLORS, renderHtml, type HtmlOptions } from './html.ts';
