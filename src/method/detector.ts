@@ -13,7 +13,7 @@
  * hold the maxima.
  */
 import { readFile } from 'node:fs/promises';
-import { RwdaError } from '../errors.ts';
+import { RwdaError, fsErrorCode } from '../errors.ts';
 import type { EmbeddingStore } from '../store/index.ts';
 import { backboneName, type Backbone } from './backbone.ts';
 import { MULTICROP_DEFAULTS, PROMPT_DEFAULTS } from './defaults.ts';
@@ -118,7 +118,7 @@ export class Detector {
   ) {
     this.metaValue = meta;
     if (fnn.dim !== backbone.config.embedDim) {
-      throw new RwdaError(`detector: the FNN takes ${fnn.dim}-d inputs but the backbone ${backboneName(backbone)} embeds in ${backbone.config.embedDim} dimensions`);
+      throw new RwdaError(`detector: the FNN takes ${fnn.dim}-d inputs but the backbone ${backboneName(backbone)} embeds in ${backbone.config.embedDim} dimensions`, { code: 'conflict' });
     }
   }
 
@@ -138,10 +138,11 @@ export class Detector {
       throw new RwdaError(
         `detector ${dir} was trained for backbone ${meta.backbone.name} (fingerprint ${meta.backbone.fingerprint}), ` +
           `but the model ${backbone.dir ?? backboneName(backbone)} has fingerprint ${fp}; train a detector for this model with \`rwda train\``,
+        { code: 'conflict' },
       );
     }
     if (meta.backbone.embedDim !== backbone.config.embedDim) {
-      throw new RwdaError(`detector ${dir}: embed_dim ${meta.backbone.embedDim} does not match the model's ${backbone.config.embedDim}`);
+      throw new RwdaError(`detector ${dir}: embed_dim ${meta.backbone.embedDim} does not match the model's ${backbone.config.embedDim}`, { code: 'conflict' });
     }
     const d = new Detector(meta, readFnn(dir, meta), backbone, opts.store);
     d.path = dir;
@@ -229,7 +230,7 @@ export class Detector {
           at.push(i);
         } else {
           const code = (r.reason as NodeJS.ErrnoException).code;
-          errors.set(i, new RwdaError(`${names[i]}: cannot read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (r.reason as Error).message})`));
+          errors.set(i, new RwdaError(`${names[i]}: cannot read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (r.reason as Error).message})`, { code: fsErrorCode(r.reason) }));
         }
       });
       const { results, counts } = await embedImageViews(this.backbone, sources, { store, scales, maxPixels: opts.maxPixels });
