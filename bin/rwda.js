@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// CLI launcher: loads the TypeScript sources through tsx.
-import { register } from 'tsx/esm/api';
+// CLI launcher. In a source checkout (src/ present) it runs the TypeScript through tsx, so a dist/ left over from an
+// earlier build never shadows the code being edited; an installed package ships only dist/, compiled by `npm run build`.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const source = new URL('../src/cli/main.ts', import.meta.url);
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(source.href);
+} else {
+  await import('../dist/cli/main.js');
+}

@@ -39,7 +39,7 @@ export async function writeMaps(dir: string, rows: readonly ImagePrediction[], a
     try {
       mkdirSync(dirname(base), { recursive: true });
     } catch (err) {
-      throw new RwdaError(`--maps: cannot create the folder ${dirname(base)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+      throw new RwdaError(`--maps: cannot create the folder ${dirname(base)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { code: 'io', cause: err });
     }
     writeNpyFloat32(`${base}.npy`, r.map.data, r.map.height, r.map.width);
     writeFileAtomic(`${base}.png`, await renderOverlay(await readFile(r.file), r.map, { name: r.file }));

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RwdaError } from '../errors.ts';
+import { RwdaError, fsErrorCode } from '../errors.ts';
 import {
   Checker,
   isObj,
@@ -156,7 +156,7 @@ function readJson(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new RwdaError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+    throw new RwdaError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { code: fsErrorCode(err), cause: err });
   }
   try {
     return JSON.parse(text);
@@ -193,7 +193,7 @@ export const MODEL_DIR_CONFIG = 'open_clip_config.json';
 /** Reads `<dir>/open_clip_config.json` ({model_cfg, preprocess_cfg}). */
 export function loadModelDirConfig(dir: string): ClipConfig {
   const path = join(dir, MODEL_DIR_CONFIG);
-  if (!existsSync(path)) throw new RwdaError(`${dir}: not a model directory (no ${MODEL_DIR_CONFIG})`);
+  if (!existsSync(path)) throw new RwdaError(`${dir}: not a model directory (no ${MODEL_DIR_CONFIG})`, { code: 'not_found' });
   return loadConfigFile(path);
 }
 
@@ -211,7 +211,7 @@ export function listBuiltinConfigs(): string[] {
 export function builtinConfigPath(name: string): string {
   const names = listBuiltinConfigs();
   if (!names.includes(name)) {
-    throw new RwdaError(`unknown model architecture '${name}' (known: ${names.join(', ')})`);
+    throw new RwdaError(`unknown model architecture '${name}' (known: ${names.join(', ')})`, { code: 'unsupported' });
   }
   return join(BUILTIN_DIR, `${name}.json`);
 }

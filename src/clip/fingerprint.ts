@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { RwdaError } from '../errors.ts';
+import { RwdaError, fsErrorCode } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { rwdaHome } from '../util/cachedir.ts';
 import { type ClipConfig, loadConfigFile, MODEL_DIR_CONFIG } from './config.ts';
@@ -40,7 +40,7 @@ export function fileSha256(path: string): string {
   try {
     fd = openSync(path, 'r');
   } catch (err) {
-    throw new RwdaError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+    throw new RwdaError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { code: fsErrorCode(err), cause: err });
   }
   try {
     const buf = Buffer.allocUnsafe(8 << 20);
@@ -73,7 +73,7 @@ export function weightsSha256(path: string, opts: FingerprintOptions = {}): stri
   try {
     real = realpathSync(path);
   } catch (err) {
-    throw new RwdaError(`${path}: cannot read weights (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+    throw new RwdaError(`${path}: cannot read weights (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { code: fsErrorCode(err), cause: err });
   }
   const st = statSync(real);
   const dir = opts.cacheDir ?? join(rwdaHome(), 'fingerprints');

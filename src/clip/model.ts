@@ -105,8 +105,8 @@ export class ClipModel {
   static async load(dir: string, opts: ClipModelLoadOptions = {}): Promise<ClipModel> {
     const config = loadModelDirConfig(dir);
     const weightsPath = join(dir, MODEL_DIR_WEIGHTS);
-    if (!existsSync(weightsPath)) throw new RwdaError(`${dir}: no ${MODEL_DIR_WEIGHTS} in the model directory`);
-    if (opts.vocab !== undefined && !existsSync(opts.vocab)) throw new RwdaError(`vocabulary not found: ${opts.vocab}`);
+    if (!existsSync(weightsPath)) throw new RwdaError(`${dir}: no ${MODEL_DIR_WEIGHTS} in the model directory`, { code: 'not_found' });
+    if (opts.vocab !== undefined && !existsSync(opts.vocab)) throw new RwdaError(`vocabulary not found: ${opts.vocab}`, { code: 'not_found' });
     const weights = openClipWeights(weightsPath, config);
     let text: TextTower | undefined;
     let vision: VisionTower | undefined;

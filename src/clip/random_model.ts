@@ -132,11 +132,11 @@ export function convertBpeGzToHf(gzPath: string): { vocabJson: string; mergesTxt
 
 /** Writes vocab.json + merges.txt into `dir` from a .txt.gz BPE file or a folder holding both. */
 export function writeVocabulary(vocab: string, dir: string): void {
-  if (!existsSync(vocab)) throw new RwdaError(`--vocab ${vocab}: no such file or folder`);
+  if (!existsSync(vocab)) throw new RwdaError(`--vocab ${vocab}: no such file or folder`, { code: 'not_found' });
   if (statSync(vocab).isDirectory()) {
     for (const f of ['vocab.json', 'merges.txt']) {
       const src = join(vocab, f);
-      if (!existsSync(src)) throw new RwdaError(`--vocab ${vocab}: folder has no ${f} (need vocab.json and merges.txt)`);
+      if (!existsSync(src)) throw new RwdaError(`--vocab ${vocab}: folder has no ${f} (need vocab.json and merges.txt)`, { code: 'not_found' });
       copyFileSync(src, join(dir, f));
     }
     return;
@@ -176,14 +176,14 @@ export function writeRandomModel(opts: RandomModelOptions): RandomModelResult {
     throw new RwdaError(`--seed must be an integer in [0, 4294967295] (got ${opts.seed})`);
   }
   const out = resolve(opts.out);
-  if (existsSync(out)) throw new RwdaError(`--out ${out}: already exists (remove it first)`);
+  if (existsSync(out)) throw new RwdaError(`--out ${out}: already exists (remove it first)`, { code: 'conflict' });
   const { cfg, modelCfg } = resolveArch(opts.arch);
 
   const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.${Date.now()}.tmp`);
   try {
     mkdirSync(tmp, { recursive: true });
   } catch (err) {
-    throw new RwdaError(`--out ${out}: cannot create the model directory (${(err as Error).message})`, { cause: err });
+    throw new RwdaError(`--out ${out}: cannot create the model directory (${(err as Error).message})`, { code: 'io', cause: err });
   }
   try {
     writeVocabulary(opts.vocab, tmp);

@@ -9,7 +9,7 @@
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { endianness } from 'node:os';
-import { RwdaError } from '../errors.ts';
+import { RwdaError, fsErrorCode } from '../errors.ts';
 
 export type Dtype =
   | 'F64' | 'F32' | 'F16' | 'BF16'
@@ -68,7 +68,7 @@ export class SafetensorsFile {
     try {
       fd = openSync(path, 'r');
     } catch (err) {
-      throw new RwdaError(`${path}: cannot open safetensors file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+      throw new RwdaError(`${path}: cannot open safetensors file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { code: fsErrorCode(err), cause: err });
     }
     try {
       const { entries, metadata, warnings } = parseHeader(path, fd);
@@ -126,7 +126,7 @@ export class SafetensorsFile {
         return new Float32Array(bits.buffer);
       }
       default:
-        throw new RwdaError(`${this.path}: tensor '${key}' has dtype ${e.dtype}; only ${FLOAT_DTYPES.join(', ')} can be read as floats`);
+        throw new RwdaError(`${this.path}: tensor '${key}' has dtype ${e.dtype}; only ${FLOAT_DTYPES.join(', ')} can be read as floats`, { code: 'unsupported' });
     }
   }
 

@@ -100,9 +100,9 @@ export function readCsvFile(path: string): CsvTable {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new RwdaError(`${path}: CSV file not found`, { cause: err });
+    if (code === 'ENOENT') throw new RwdaError(`${path}: CSV file not found`, { code: 'not_found', cause: err });
     if (code === 'EISDIR') throw new RwdaError(`${path}: is a directory, expected a CSV file`, { cause: err });
-    throw new RwdaError(`${path}: cannot read CSV file (${code ?? String(err)})`, { cause: err });
+    throw new RwdaError(`${path}: cannot read CSV file (${code ?? String(err)})`, { code: 'io', cause: err });
   }
   const records = parseCsv(text, path);
   if (records.length === 0) throw new RwdaError(`${path}: empty CSV file, expected a header row`);

@@ -39,7 +39,7 @@ export function requireDirectory(dir: string, what: string): void {
   try {
     st = statSync(dir);
   } catch {
-    throw new RwdaError(`${what}: folder not found: ${dir}`);
+    throw new RwdaError(`${what}: folder not found: ${dir}`, { code: 'not_found' });
   }
   if (!st.isDirectory()) throw new RwdaError(`${what}: not a folder: ${dir}`);
 }

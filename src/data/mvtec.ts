@@ -85,7 +85,7 @@ export function loadMvtec(root: string, opts: MvtecOptions = {}): LoadedDataset 
     categories = resolveMvtecCategories(opts.categories);
     const absent = categories.filter((c) => !isDir(join(base, c)));
     if (absent.length > 0) {
-      throw new RwdaError(`${DATASET}: category folder${absent.length > 1 ? 's' : ''} missing in ${base}: ${absent.join(', ')}`);
+      throw new RwdaError(`${DATASET}: category folder${absent.length > 1 ? 's' : ''} missing in ${base}: ${absent.join(', ')}`, { code: 'not_found' });
     }
   } else {
     const dirs = readdirSync(base).filter((name) => !name.startsWith('.') && isDir(join(base, name)));

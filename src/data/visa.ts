@@ -66,7 +66,7 @@ export function loadVisa(root: string, opts: VisaOptions = {}): LoadedDataset {
   const base = resolve(root);
   requireDirectory(base, `${DATASET} root`);
   const csvPath = resolve(opts.csvPath ?? join(base, VISA_SPLIT_CSV));
-  if (!existsSync(csvPath)) throw new RwdaError(`${DATASET}: split file not found: ${csvPath}`);
+  if (!existsSync(csvPath)) throw new RwdaError(`${DATASET}: split file not found: ${csvPath}`, { code: 'not_found' });
   let selected: string[] | undefined;
   if (opts.categories !== undefined) {
     if (opts.categories.length === 0) throw new RwdaError(`${DATASET}: the category list is empty`);

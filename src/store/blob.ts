@@ -7,7 +7,7 @@ import { RwdaError } from '../errors.ts';
 
 // Blobs are the host's bytes; every platform Node supports in practice is little-endian, and a
 // big-endian host would silently read garbage, so refuse it.
-if (endianness() !== 'LE') throw new RwdaError('rwda cache: big-endian hosts are not supported');
+if (endianness() !== 'LE') throw new RwdaError('rwda cache: big-endian hosts are not supported', { code: 'unsupported' });
 
 /** A Buffer view of the embedding's own bytes (no copy; SQLite copies on bind). */
 export function encodeEmbedding(v: Float32Array): Buffer {

@@ -1,7 +1,7 @@
 /** Content hashes that key the image embedding cache. */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { RwdaError } from '../errors.ts';
+import { RwdaError, fsErrorCode } from '../errors.ts';
 
 /** Lowercase hex SHA-256 of a file's bytes, read as a stream (constant memory). */
 export async function sha256File(path: string): Promise<string> {
@@ -11,7 +11,7 @@ export async function sha256File(path: string): Promise<string> {
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
-    throw new RwdaError(`cannot hash ${path}: ${why}`, { cause: err });
+    throw new RwdaError(`cannot hash ${path}: ${why}`, { code: fsErrorCode(err), cause: err });
   }
   return hash.digest('hex');
 }

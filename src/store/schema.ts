@@ -76,11 +76,12 @@ export function migrate(db: BetterSqlite3.Database, path: string): void {
     const version = intPragma(db, 'user_version');
     const appId = intPragma(db, 'application_id');
     if (appId !== 0 && appId !== APPLICATION_ID) {
-      throw new RwdaError(`${path} is an SQLite database of another application (application_id ${appId}), not an rwda cache`);
+      throw new RwdaError(`${path} is an SQLite database of another application (application_id ${appId}), not an rwda cache`, { code: 'conflict' });
     }
     if (version > SCHEMA_VERSION) {
       throw new RwdaError(
         `${path}: cache schema version ${version} is newer than this rwda supports (${SCHEMA_VERSION}); upgrade rwda or point RWDA_HOME elsewhere`,
+        { code: 'unsupported' },
       );
     }
     if (version === 0) {
@@ -90,6 +91,7 @@ export function migrate(db: BetterSqlite3.Database, path: string): void {
       if (tables.length > 0) {
         throw new RwdaError(
           `${path} is an SQLite database but not an rwda cache (it has tables ${tables.map((t) => t.name).join(', ')})`,
+          { code: 'conflict' },
         );
       }
     }

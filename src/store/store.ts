@@ -166,7 +166,7 @@ export class EmbeddingStore {
       db = new Database(abs, { timeout: busyTimeoutMs });
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       const mode = String(db.pragma('journal_mode = WAL', { simple: true }));
-      if (!memory && mode !== 'wal') throw new RwdaError(`${abs}: could not switch the cache to WAL mode (got ${mode})`);
+      if (!memory && mode !== 'wal') throw new RwdaError(`${abs}: could not switch the cache to WAL mode (got ${mode})`, { code: 'io' });
       // NORMAL is the recommended pairing with WAL: committed transactions survive a process crash
       // (only an OS crash can lose the last ones, never corrupt the file).
       db.pragma('synchronous = NORMAL');
@@ -176,7 +176,7 @@ export class EmbeddingStore {
       if (err instanceof RwdaError) throw err;
       const code = (err as { code?: unknown }).code;
       if (typeof code === 'string' && !code.startsWith('SQLITE')) {
-        throw new RwdaError(`cannot open cache database ${abs}: ${(err as Error).message}`, { cause: err });
+        throw new RwdaError(`cannot open cache database ${abs}: ${(err as Error).message}`, { code: 'io', cause: err });
       }
       throw sqliteError(err, abs, 'opening', busyTimeoutMs);
     }

@@ -8,7 +8,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     mkdirSync(dirname(path), { recursive: true });
   } catch (err) {
     // A file where the folder should be (or no permission) is bad user input: name the path.
-    throw new RwdaError(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
+    throw new RwdaError(`cannot write ${path}: ${(err as Error).message}`, { code: 'io', cause: err });
   }
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {

@@ -12,11 +12,11 @@ export function ensureOutDir(flag: string, dir: string): void {
   } catch {
     isDir = undefined;
   }
-  if (isDir === false) throw new RwdaError(`${flag} ${dir}: exists and is not a directory`);
+  if (isDir === false) throw new RwdaError(`${flag} ${dir}: exists and is not a directory`, { code: 'conflict' });
   if (isDir === true) return;
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
-    throw new RwdaError(`${flag} ${dir}: cannot create the directory (${(err as Error).message})`, { cause: err });
+    throw new RwdaError(`${flag} ${dir}: cannot create the directory (${(err as Error).message})`, { code: 'io', cause: err });
   }
 }

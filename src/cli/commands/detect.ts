@@ -47,7 +47,7 @@ export function collectImages(args: readonly string[]): { files: string[]; skipp
     try {
       st = statSync(arg);
     } catch {
-      throw new RwdaError(`no such file or folder: ${arg}`);
+      throw new RwdaError(`no such file or folder: ${arg}`, { code: 'not_found' });
     }
     if (!st.isDirectory()) {
       // A file named explicitly is tried whatever its extension; the decoder decides.

@@ -31,7 +31,7 @@ export function tokenizerFor(modelDir: string, vocab: string | undefined): ClipT
   try {
     isDir = statSync(vocab).isDirectory();
   } catch {
-    throw new RwdaError(`vocabulary not found: ${vocab}`);
+    throw new RwdaError(`vocabulary not found: ${vocab}`, { code: 'not_found' });
   }
   return isDir ? ClipTokenizer.fromModelDir(vocab) : ClipTokenizer.fromBpeGz(vocab);
 }

@@ -94,14 +94,15 @@ function httpError(t: FileTarget, url: URL, res: IncomingMessage, tokenSent: boo
       tokenSent
         ? `access to ${describe(t)} was refused with the token from HF_TOKEN (gated repository not accepted, or no access) (${detail})`
         : `access to ${describe(t)} was refused: the repository needs a Hugging Face token (set HF_TOKEN), or it does not exist (${detail})`,
+      { code: 'network' },
     );
   }
   if (status === 404) {
     const what =
       code === 'RepoNotFound' ? `repository ${t.repo} not found` : code === 'RevisionNotFound' ? `revision ${t.revision} not found in ${t.repo}` : `file ${describe(t)} not found`;
-    return new RwdaError(`${what} (${detail})`);
+    return new RwdaError(`${what} (${detail})`, { code: 'not_found' });
   }
-  return new RwdaError(`download of ${describe(t)} failed (${detail})`);
+  return new RwdaError(`download of ${describe(t)} failed (${detail})`, { code: 'network' });
 }
 
 interface PartMeta {
@@ -143,12 +144,12 @@ export async function downloadFile(t: FileTarget, dest: string, opts: DownloadOp
         throw new RwdaError(
           `download of ${describe(t)} stalled: no data from ${err.url} for ${err.ms / 1000} s ` +
             `(${kept}; RWDA_DOWNLOAD_TIMEOUT sets the limit in seconds)`,
-          { cause: err },
+          { code: 'network', cause: err },
         );
       }
       throw new RwdaError(
         `download of ${describe(t)} from ${url} failed: ${(err as Error).message} (${kept})`,
-        { cause: err },
+        { code: 'network', cause: err },
       );
     }
   }
@@ -242,11 +243,11 @@ async function handleResponse(
     flags = 'w';
   } else {
     drain();
-    throw new RwdaError(`download of ${describe(t)} failed: unexpected HTTP ${status} from ${hops[hops.length - 1].url.href}`);
+    throw new RwdaError(`download of ${describe(t)} failed: unexpected HTTP ${status} from ${hops[hops.length - 1].url.href}`, { code: 'network' });
   }
   if (linkedSize !== undefined && total !== undefined && linkedSize !== total) {
     drain();
-    throw new RwdaError(`download of ${describe(t)}: the hub announced ${linkedSize} bytes but the server sends ${total} (${url.href})`);
+    throw new RwdaError(`download of ${describe(t)}: the hub announced ${linkedSize} bytes but the server sends ${total} (${url.href})`, { code: 'network' });
   }
   if (flags === 'w' || !meta) writeFileAtomic(metaPath, JSON.stringify({ url: url.href, etag: expected?.raw } satisfies PartMeta));
 
@@ -260,7 +261,7 @@ async function handleResponse(
     if (digests.size < total) throw new Interrupted(`connection closed after ${digests.size} of ${total} bytes`);
     rmSync(part, { force: true });
     rmSync(metaPath, { force: true });
-    throw new RwdaError(`download of ${describe(t)} produced ${digests.size} bytes, expected ${total}; the file was removed (${url.href})`);
+    throw new RwdaError(`download of ${describe(t)} produced ${digests.size} bytes, expected ${total}; the file was removed (${url.href})`, { code: 'network' });
   }
   let verified: ChecksumKind = 'none';
   if (expected) {
@@ -271,6 +272,7 @@ async function handleResponse(
       throw new RwdaError(
         `checksum mismatch for ${describe(t)}: the hub's ETag promises ${expected.kind} ${expected.value} ` +
           `but the downloaded bytes hash to ${actual}; the file was removed (${url.href})`,
+        { code: 'network' },
       );
     }
     verified = expected.kind;
@@ -312,7 +314,7 @@ async function receiveBody(res: IncomingMessage, idle: IdleWatchdog, b: BodyTarg
         try {
           while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
         } catch (err) {
-          throw new RwdaError(`cannot write ${b.part}: ${(err as Error).message}`, { cause: err });
+          throw new RwdaError(`cannot write ${b.part}: ${(err as Error).message}`, { code: 'io', cause: err });
         }
         progress.tick(buf.length);
       }

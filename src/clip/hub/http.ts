@@ -95,7 +95,7 @@ export async function openWithRedirects(start: URL, opts: OpenOptions): Promise<
   let tokenAllowed = true;
   for (;;) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new RwdaError(`redirect from ${start.href} to unsupported URL ${url.href}`);
+      throw new RwdaError(`redirect from ${start.href} to unsupported URL ${url.href}`, { code: 'network' });
     }
     if (url.origin !== opts.tokenOrigin) tokenAllowed = false;
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...opts.headers };
@@ -108,7 +108,7 @@ export async function openWithRedirects(start: URL, opts: OpenOptions): Promise<
     idle.stop();
     res.resume();
     if (hops.length > maxRedirects) {
-      throw new RwdaError(`too many redirects (more than ${maxRedirects}) fetching ${start.href}`);
+      throw new RwdaError(`too many redirects (more than ${maxRedirects}) fetching ${start.href}`, { code: 'network' });
     }
     url = new URL(location, url);
   }

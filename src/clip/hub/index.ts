@@ -73,6 +73,7 @@ export async function pullModel(name: string = DEFAULT_MODEL, opts: HubOptions =
       `model '${entry.name}' is not cached and offline mode is on (HF_HUB_OFFLINE or --offline): ` +
         `'${missing}' of ${entry.repo} is in neither ${dir} nor the huggingface_hub cache ${s.hfHubCache}; ` +
         `fetch it with \`rwda model pull ${name}\` while online`,
+      { code: 'not_found' },
     );
   }
   return withLock(`${dir}.lock`, { timeoutMs: s.lockTimeoutMs, onWait: (h) => note(s, `waiting for another rwda process (pid ${h?.pid ?? '?'}) pulling ${entry.name}`) }, async () => {
@@ -207,6 +208,7 @@ export async function removeCachedModel(name: string, opts: HubOptions = {}): Pr
     throw new RwdaError(
       `model '${name}' is not in the rwda cache ${s.cacheDir}` +
         (snap ? `; it exists in the huggingface_hub cache at ${snap.dir}, which rwda never deletes` : ''),
+      { code: 'not_found' },
     );
   }
   await withLock(`${dir}.lock`, { timeoutMs: s.lockTimeoutMs }, async () => rmSync(dir, { recursive: true, force: true }));

@@ -40,7 +40,7 @@ function tryCreate(path: string, info: LockInfo): boolean {
     fd = openSync(path, 'wx');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new RwdaError(`cannot create lock file ${path}: ${(err as Error).message}`, { cause: err });
+    throw new RwdaError(`cannot create lock file ${path}: ${(err as Error).message}`, { code: 'io', cause: err });
   }
   try {
     writeSync(fd, JSON.stringify(info));
@@ -128,6 +128,7 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
         `timed out after ${(timeoutMs / 1000).toFixed(1)} s waiting for lock ${path}` +
           (holder ? ` (held by pid ${holder.pid} on ${holder.host} since ${holder.created})` : '') +
           '; if no rwda process is running, delete that file',
+        { code: 'conflict' },
       );
     }
     await sleep(pollMs);

@@ -196,6 +196,7 @@ export function getPretrained(name: string): PretrainedEntry {
     throw new RwdaError(
       `unknown model '${name}': not an existing directory and not in the pretrained table ` +
         `(known: ${known.join(', ')}; or hf-hub:org/name)`,
+      { code: 'not_found' },
     );
   }
   return entry;

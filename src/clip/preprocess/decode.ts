@@ -20,7 +20,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
-import { RwdaError } from '../../errors.ts';
+import { RwdaError, fsErrorCode } from '../../errors.ts';
 
 /** Pillow modes we reproduce. `P` data is the palette-expanded RGB; `1` data is 0/255 gray. */
 export type ImageMode = 'RGB' | 'RGBA' | 'L' | 'LA' | 'P' | '1' | 'CMYK';
@@ -136,7 +136,7 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
     try {
       buf = await readFile(input);
     } catch (err) {
-      throw new RwdaError(`cannot read image ${source}: ${describe(err)}`, { cause: err });
+      throw new RwdaError(`cannot read image ${source}: ${describe(err)}`, { code: fsErrorCode(err), cause: err });
     }
   } else {
     buf = input;

@@ -71,11 +71,11 @@ export function centerCropOffset(length: number, size: number): number {
 function checkCfg(cfg: PreprocessCfg): void {
   if (!Number.isInteger(cfg.size) || cfg.size < 1) throw new RwdaError(`preprocess size must be a positive integer, got ${cfg.size}`);
   if (cfg.interpolation !== undefined && cfg.interpolation !== 'bicubic') {
-    throw new RwdaError(`preprocess interpolation '${String(cfg.interpolation)}' is not supported (only 'bicubic')`);
+    throw new RwdaError(`preprocess interpolation '${String(cfg.interpolation)}' is not supported (only 'bicubic')`, { code: 'unsupported' });
   }
   const modes = ['shortest', 'squash', 'longest'];
   if (!modes.includes(cfg.resizeMode)) {
-    throw new RwdaError(`preprocess resize_mode '${String(cfg.resizeMode)}' is not supported (one of ${modes.join(', ')})`);
+    throw new RwdaError(`preprocess resize_mode '${String(cfg.resizeMode)}' is not supported (one of ${modes.join(', ')})`, { code: 'unsupported' });
   }
 }
 

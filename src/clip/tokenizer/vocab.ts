@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { RwdaError } from '../../errors.ts';
+import { RwdaError, fsErrorCode } from '../../errors.ts';
 import { BYTE_UNICODE_ORDER, END_OF_WORD } from './bpe.ts';
 
 /** open_clip keeps `merges[1 : 49152 - 256 - 2 + 1]` of the .gz file. */
@@ -37,7 +37,7 @@ function readFileOrThrow(path: string, what: string): Buffer {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : String(err);
-    throw new RwdaError(`cannot read ${what} ${path}: ${why}`, { cause: err });
+    throw new RwdaError(`cannot read ${what} ${path}: ${why}`, { code: fsErrorCode(err), cause: err });
   }
 }
 
@@ -157,7 +157,7 @@ export function locateVocab(dir: string): { kind: 'hf'; vocabJson: string; merge
 
 /** Loads the vocabulary found in a model directory, or throws an RwdaError naming what is missing. */
 export function loadVocabFromDir(dir: string): Vocab {
-  if (!existsSync(dir)) throw new RwdaError(`model directory not found: ${dir}`);
+  if (!existsSync(dir)) throw new RwdaError(`model directory not found: ${dir}`, { code: 'not_found' });
   const found = locateVocab(dir);
   if (found?.kind === 'hf') return loadHfFiles(found.vocabJson, found.mergesTxt);
   if (found?.kind === 'bpe-gz') return loadBpeGz(found.path);
@@ -168,5 +168,6 @@ export function loadVocabFromDir(dir: string): Vocab {
       : '';
   throw new RwdaError(
     `no tokenizer vocabulary in ${dir}: expected ${HF_VOCAB_NAME} + ${HF_MERGES_NAME} or ${BPE_GZ_NAME}${half}`,
+    { code: 'not_found' },
   );
 }

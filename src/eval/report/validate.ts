@@ -3,7 +3,7 @@
  * truncated file fails with a message naming the field instead of a TypeError deep inside a renderer.
  */
 import { readFileSync } from 'node:fs';
-import { RwdaError } from '../../errors.ts';
+import { RwdaError, fsErrorCode } from '../../errors.ts';
 import { METHODS, METRICS, RESULTS_FORMAT, summarize, type RunResults } from './schema.ts';
 
 type Obj = Record<string, unknown>;
@@ -202,7 +202,7 @@ export function readRunResults(path: string): RunResults {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new RwdaError(`cannot read ${path}: ${(err as Error).message}`, { cause: err });
+    throw new RwdaError(`cannot read ${path}: ${(err as Error).message}`, { code: fsErrorCode(err), cause: err });
   }
   let parsed: unknown;
   try {

@@ -47,7 +47,7 @@ export function readViewRows(store: EmbeddingStore, backbone: Backbone, shas: re
   rows.forEach((r, i) => {
     const k = keys[i]!;
     if (r === undefined) {
-      throw new RwdaError(`cache ${store.path}: the embedding of image ${k.sha256} view ${k.viewId} disappeared during the run; run the command again`);
+      throw new RwdaError(`cache ${store.path}: the embedding of image ${k.sha256} view ${k.viewId} disappeared during the run; run the command again`, { code: 'conflict' });
     }
     if (r.length !== dim) throw new RwdaError(`cache ${store.path}: image ${k.sha256} view ${k.viewId} has ${r.length} values, the backbone's embed_dim is ${dim}`);
     x.set(r, i * dim);

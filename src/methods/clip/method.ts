@@ -19,7 +19,7 @@ async function open(ctx: MethodContext): Promise<MethodRunner> {
   return {
     spec: CLIP_METHOD,
     async setReferences() {
-      throw new RwdaError('method clip has no few-shot form; use --method rwda or --method winclip with --reference');
+      throw new RwdaError('method clip has no few-shot form; use --method rwda or --method winclip with --reference', { code: 'unsupported' });
     },
     async predict(images, opts: PredictOptions = {}) {
       const object = opts.object ?? PROMPT_DEFAULTS.unknownObject;

@@ -44,7 +44,7 @@ export async function embedImageWindows(
   images: readonly ImageSource[],
   opts: EmbedWindowsOptions,
 ): Promise<{ results: Array<WindowGrids | Error>; counts: ViewCounts }> {
-  if (!hasWindowPass(backbone)) throw new RwdaError(`the backbone ${backboneName(backbone)} has no window pass (encodeWindows); WinCLIP and anomaly maps need one`);
+  if (!hasWindowPass(backbone)) throw new RwdaError(`the backbone ${backboneName(backbone)} has no window pass (encodeWindows); WinCLIP and anomaly maps need one`, { code: 'unsupported' });
   const fp = backbone.fingerprint;
   const ks = kinds(opts.scales);
   const counts: ViewCounts = { encoded: 0, cached: 0 };

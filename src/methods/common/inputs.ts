@@ -3,7 +3,7 @@
  * inputs become per-image errors (reported in input order), so one bad file never stops a run.
  */
 import { readFile } from 'node:fs/promises';
-import { RwdaError } from '../../errors.ts';
+import { RwdaError, fsErrorCode } from '../../errors.ts';
 import type { ImageSource } from './embed_cache.ts';
 
 /** An image to score: a file path, encoded bytes, or bytes with a name for messages. */
@@ -30,7 +30,7 @@ export async function readInputs(
       at.push(i);
     } else {
       const code = (r.reason as NodeJS.ErrnoException).code;
-      errors.set(i, new RwdaError(`${names[i]}: cannot read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (r.reason as Error).message})`));
+      errors.set(i, new RwdaError(`${names[i]}: cannot read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (r.reason as Error).message})`, { code: fsErrorCode(r.reason) }));
     }
   });
   return { names, sources, at, errors };

@@ -106,7 +106,7 @@ export class Detector {
   ) {
     this.metaValue = meta;
     if (fnn.dim !== backbone.config.embedDim) {
-      throw new RwdaError(`detector: the FNN takes ${fnn.dim}-d inputs but the backbone ${backboneName(backbone)} embeds in ${backbone.config.embedDim} dimensions`);
+      throw new RwdaError(`detector: the FNN takes ${fnn.dim}-d inputs but the backbone ${backboneName(backbone)} embeds in ${backbone.config.embedDim} dimensions`, { code: 'conflict' });
     }
   }
 
@@ -126,10 +126,11 @@ export class Detector {
       throw new RwdaError(
         `detector ${dir} was trained for backbone ${meta.backbone.name} (fingerprint ${meta.backbone.fingerprint}), ` +
           `but the model ${backbone.dir ?? backboneName(backbone)} has fingerprint ${fp}; train a detector for this model with \`rwda train\``,
+        { code: 'conflict' },
       );
     }
     if (meta.backbone.embedDim !== backbone.config.embedDim) {
-      throw new RwdaError(`detector ${dir}: embed_dim ${meta.backbone.embedDim} does not match the model's ${backbone.config.embedDim}`);
+      throw new RwdaError(`detector ${dir}: embed_dim ${meta.backbone.embedDim} does not match the model's ${backbone.config.embedDim}`, { code: 'conflict' });
     }
     const d = new Detector(meta, readFnn(dir, meta), backbone, opts.store);
     d.path = dir;

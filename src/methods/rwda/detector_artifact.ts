@@ -135,7 +135,7 @@ export function readMeta(dir: string): DetectorMeta {
   try {
     st = statSync(dir);
   } catch {
-    throw new RwdaError(`detector not found: ${dir} (train one with \`rwda train --out ${dir}\`)`);
+    throw new RwdaError(`detector not found: ${dir} (train one with \`rwda train --out ${dir}\`)`, { code: 'not_found' });
   }
   if (!st.isDirectory()) throw new RwdaError(`detector ${dir} is not a directory (a detector is a folder with ${DETECTOR_JSON} and ${FNN_FILE})`);
   const file = join(dir, DETECTOR_JSON);
@@ -146,7 +146,7 @@ export function readMeta(dir: string): DetectorMeta {
     const code = (err as NodeJS.ErrnoException).code;
     throw new RwdaError(
       code === 'ENOENT' ? `${dir} is not a detector: no ${DETECTOR_JSON} in it` : `${file}: cannot read (${code ?? String(err)})`,
-      { cause: err },
+      { code: code === 'ENOENT' ? 'bad_input' : 'io', cause: err },
     );
   }
   let json: unknown;
@@ -202,10 +202,10 @@ function checkReplaceable(target: string): boolean {
   } catch {
     return false;
   }
-  if (!st.isDirectory()) throw new RwdaError(`cannot write the detector to ${target}: it exists and is not a directory`);
+  if (!st.isDirectory()) throw new RwdaError(`cannot write the detector to ${target}: it exists and is not a directory`, { code: 'conflict' });
   const entries = readdirSync(target);
   if (entries.length > 0 && !entries.includes(DETECTOR_JSON)) {
-    throw new RwdaError(`cannot write the detector to ${target}: the folder exists, is not empty and holds no ${DETECTOR_JSON}; choose another --out`);
+    throw new RwdaError(`cannot write the detector to ${target}: the folder exists, is not empty and holds no ${DETECTOR_JSON}; choose another --out`, { code: 'conflict' });
   }
   return true;
 }
@@ -216,7 +216,7 @@ export function checkDetectorOut(dir: string): void {
   try {
     mkdirSync(dirname(target), { recursive: true });
   } catch (err) {
-    throw new RwdaError(`cannot write the detector to ${target}: ${(err as Error).message}`, { cause: err });
+    throw new RwdaError(`cannot write the detector to ${target}: ${(err as Error).message}`, { code: 'io', cause: err });
   }
   checkReplaceable(target);
 }
@@ -255,7 +255,7 @@ export function writeDetectorDir(dir: string, meta: Omit<DetectorMeta, 'fnnSha25
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     if (err instanceof RwdaError) throw err;
-    throw new RwdaError(`cannot write the detector to ${target}: ${(err as Error).message}`, { cause: err });
+    throw new RwdaError(`cannot write the detector to ${target}: ${(err as Error).message}`, { code: 'io', cause: err });
   }
   return { path: target, meta: full };
 }

@@ -190,7 +190,7 @@ export async function loadOrTrainDefaultDetector(
     return { detector: await Detector.load(dir, backbone, { store: opts.store }), dir, trained: false };
   } catch (err) {
     if (!(err instanceof RwdaError)) throw err;
-    if (!/^detector not found: /.test(err.message)) reason = err.message;
+    if (err.code !== 'not_found') reason = err.message;
   }
   opts.onTrain?.(dir, reason);
   const detector = await trainDetector(backbone, opts);

@@ -47,7 +47,7 @@ export async function createTrainer(
   debug = false,
 ): Promise<Trainer> {
   if (backend === 'reference') {
-    if (dtype !== 'float64') throw new RwdaError(`FNN training: the reference backend computes in float64 only (dtype "${dtype}" requested)`);
+    if (dtype !== 'float64') throw new RwdaError(`FNN training: the reference backend computes in float64 only (dtype "${dtype}" requested)`, { code: 'unsupported' });
     return new ReferenceTrainer(layout, config, state);
   }
   if (backend !== 'onnx') throw new RwdaError(`FNN training: unknown backend "${String(backend)}" (expected "onnx" or "reference")`);
