@@ -21,4 +21,6 @@ export { runEval, type RunEvalOptions, type EvalOutcome } from './eval/runner/in
 export { writeReports, renderMarkdown, renderHtml, type RunResults } from './eval/report/index.ts';
 /** The paper's analyses and t-SNE. */
 export { runPairsExperiment, runWordsExperiment, runTsneExperiment } from './eval/experiments/index.ts';
+export { runDomainsExperiment, nn1Accuracy, type DomainsFile } from './eval/experiments/index.ts';
+export { loadCaptions, type CaptionSet, type CaptionMatchOptions } from './data/captions.ts';
 export { tsne } from './eval/tsne.ts';
