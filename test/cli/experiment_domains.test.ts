@@ -163,3 +163,20 @@ test('domains.html renders in Chromium: every panel frame and both class colours
     assert.ok(perColumn.every((c) => c > 20), `${colour} in every panel column: ${perColumn.join(', ')}`);
   }
 });
+
+test('reproduce fig5 is experiment domains with the paper defaults (same store: every panel read back); fig3 runs; fig4 needs --mvtec', () => {
+  assert.ok(first, 'needs the first test');
+  const r = rwda(['reproduce', 'fig5', '--model', MODEL, '--captions', CAPTIONS, '--pairs', '20', '--perplexity', '5', '--iterations', '250', '--cache', CACHE, '--out', join(TMP, 'fig5')], HOME);
+  assert.equal(r.status, 0, r.stderr);
+  const s = summaryOf(r.stdout);
+  assert.ok(s.panels.every((p: any) => p.reused));
+  assert.deepEqual(readJson(s.json).results.panels.map((p: any) => p.x), first.results.panels.map((p: any) => p.x));
+  const f3 = rwda(['reproduce', 'fig3', '--model', MODEL, '--pairs', '20', '--cache', CACHE, '--out', join(TMP, 'fig3')], HOME);
+  assert.equal(f3.status, 0, f3.stderr);
+  const s3 = summaryOf(f3.stdout);
+  assert.deepEqual([s3.figure, s3.points], ['fig3', 40]);
+  assert.ok(readFileSync(s3.html, 'utf8').includes('Paper Figure 3 is a picture with no values'));
+  const f4 = rwda(['reproduce', 'fig4', '--model', MODEL, '--out', join(TMP, 'fig4')], HOME);
+  assert.equal(f4.status, 1);
+  assert.match(f4.stderr, /--mvtec/);
+});

@@ -104,7 +104,7 @@ function wordListOption(flag: string) {
 }
 
 /** Stderr side of an experiment: notes, progress bars, warnings, the trace hook. */
-function reporter(quiet: boolean | undefined): { onEvent: (e: DomainsEvent) => void; stop: () => void } {
+export function reporter(quiet: boolean | undefined): { onEvent: (e: DomainsEvent) => void; stop: () => void } {
   const out = stderrReporter(quiet, 'the JSON file');
   const trace = process.env.RWDA_TEST_TRACE === '1';
   let panel = '';
@@ -146,11 +146,13 @@ function reporter(quiet: boolean | undefined): { onEvent: (e: DomainsEvent) => v
   return { onEvent, stop: out.stopBar };
 }
 
-function brief(m: Record<MethodId, HeadlineStats>): Record<MethodId, { mean: number; std: number }> {
+/** Mean ± std AUROC of each method, for the summary line. */
+export function brief(m: Record<MethodId, HeadlineStats>): Record<MethodId, { mean: number; std: number }> {
   return Object.fromEntries(METHODS.map((k) => [k, { mean: m[k].auroc.mean, std: m[k].auroc.std }])) as Record<MethodId, { mean: number; std: number }>;
 }
 
-function cacheSummary(path: string, s: ExperimentStats): Record<string, unknown> {
+/** The cache part of the summary line. */
+export function cacheSummary(path: string, s: ExperimentStats): Record<string, unknown> {
   return {
     path,
     viewsEncoded: s.viewsEncoded,
