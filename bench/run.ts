@@ -22,6 +22,8 @@ const MODULES: BenchModule[] = [
   { name: 'fnn', file: './fnn.ts', fn: 'benchFnn' },
   // 2,000 points only: the 20,000-point map takes minutes (`node --import tsx bench/tsne.ts 20000`).
   { name: 'tsne', file: './tsne.ts', fn: 'benchTsne', opts: { sizes: [2000] } },
+  // Figure 5 at 10,000 pairs + 5,000 sentences: measured parts plus extrapolated t-SNE panels (about a minute).
+  { name: 'domains', file: './domains.ts', fn: 'benchDomains' },
 ];
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
