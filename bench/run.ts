@@ -26,6 +26,8 @@ const MODULES: BenchModule[] = [
   { name: 'tsne', file: './tsne.ts', fn: 'benchTsne', opts: { sizes: [2000] } },
   // `rwda metrics pixel` on the fixture README's MVTec-sized workload (150 maps of 256×256).
   { name: 'pixel_metrics', file: './pixel_metrics.ts', fn: 'benchPixelMetrics' },
+  // Figure 5 at 10,000 pairs + 5,000 sentences: measured parts plus extrapolated t-SNE panels (about a minute).
+  { name: 'domains', file: './domains.ts', fn: 'benchDomains' },
 ];
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

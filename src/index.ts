@@ -29,4 +29,6 @@ export { writeReports, renderMarkdown, renderHtml, type RunResults } from './eva
 export { findPaperCell, paperCells, paperTableNotes, renderPaperTable, type PaperCell, type OursLookup } from './eval/report/index.ts';
 /** The paper's analyses and t-SNE. */
 export { runPairsExperiment, runWordsExperiment, runTsneExperiment } from './eval/experiments/index.ts';
+export { runDomainsExperiment, nn1Accuracy, type DomainsFile } from './eval/experiments/index.ts';
+export { loadCaptions, type CaptionSet, type CaptionMatchOptions } from './data/captions.ts';
 export { tsne } from './eval/tsne.ts';

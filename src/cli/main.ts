@@ -10,9 +10,10 @@ import { register as registerTrain } from './commands/train.ts';
 import { register as registerDetect } from './commands/detect.ts';
 import { register as registerEval } from './commands/eval.ts';
 import { register as registerExperiment } from './commands/experiment.ts';
+import { register as registerReproduce } from './commands/reproduce.ts';
 
 // Each command lives in its own module under ./commands and registers itself on the program.
-const registrations: Array<(program: Command) => void> = [registerModelRandom, registerMetrics, registerTokenize, registerEmbed, registerModelHub, registerTrain, registerDetect, registerEval, registerExperiment];
+const registrations: Array<(program: Command) => void> = [registerModelRandom, registerMetrics, registerTokenize, registerEmbed, registerModelHub, registerTrain, registerDetect, registerEval, registerExperiment, registerReproduce];
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 

@@ -20,9 +20,12 @@ import {
   DEFAULT_NORMAL_WORDS,
   DEFAULT_PAIR_COUNTS,
   DEFAULT_TSNE_PAIRS,
+  DOMAINS_DEFAULTS,
+  runDomainsExperiment,
   runPairsExperiment,
   runTsneExperiment,
   runWordsExperiment,
+  type DomainsEvent,
   type ExperimentDataOptions,
   type ExperimentEvent,
   type ExperimentStats,
@@ -101,11 +104,19 @@ function wordListOption(flag: string) {
 }
 
 /** Stderr side of an experiment: notes, progress bars, warnings, the trace hook. */
-function reporter(quiet: boolean | undefined): { onEvent: (e: ExperimentEvent) => void; stop: () => void } {
+export function reporter(quiet: boolean | undefined): { onEvent: (e: DomainsEvent) => void; stop: () => void } {
   const out = stderrReporter(quiet, 'the JSON file');
   const trace = process.env.RWDA_TEST_TRACE === '1';
-  const onEvent = (e: ExperimentEvent): void => {
+  let panel = '';
+  const onEvent = (e: DomainsEvent): void => {
     switch (e.type) {
+      case 'panel-start':
+        panel = `${e.panel} (${e.index + 1}/${e.total}) `;
+        if (e.reused) out.note(`${panel}: t-SNE map read back from the store`);
+        break;
+      case 'panel-done':
+        out.stopBar();
+        break;
       case 'setting-start':
         out.note(`${e.label} (${e.index + 1}/${e.total})${e.seedsStored.length > 0 ? `: seeds ${e.seedsStored.join(', ')} already stored` : ''}`);
         break;
@@ -121,7 +132,7 @@ function reporter(quiet: boolean | undefined): { onEvent: (e: ExperimentEvent) =
         );
         break;
       case 'tsne':
-        out.barFor(`t-SNE ${e.stage}`, e.total, e.stage === 'affinities' ? 'pairs' : 'iterations');
+        out.barFor(`${panel}t-SNE ${e.stage}`, e.total, e.stage === 'affinities' ? 'pairs' : 'iterations');
         out.update(e.done);
         break;
       case 'setting-done':
@@ -135,11 +146,13 @@ function reporter(quiet: boolean | undefined): { onEvent: (e: ExperimentEvent) =
   return { onEvent, stop: out.stopBar };
 }
 
-function brief(m: Record<MethodId, HeadlineStats>): Record<MethodId, { mean: number; std: number }> {
+/** Mean ± std AUROC of each method, for the summary line. */
+export function brief(m: Record<MethodId, HeadlineStats>): Record<MethodId, { mean: number; std: number }> {
   return Object.fromEntries(METHODS.map((k) => [k, { mean: m[k].auroc.mean, std: m[k].auroc.std }])) as Record<MethodId, { mean: number; std: number }>;
 }
 
-function cacheSummary(path: string, s: ExperimentStats): Record<string, unknown> {
+/** The cache part of the summary line. */
+export function cacheSummary(path: string, s: ExperimentStats): Record<string, unknown> {
   return {
     path,
     viewsEncoded: s.viewsEncoded,
@@ -154,11 +167,81 @@ function cacheSummary(path: string, s: ExperimentStats): Record<string, unknown>
   };
 }
 
-/** Registers `experiment` with its subcommands `pairs`, `words` and `tsne`. */
+/** Captions and t-SNE flags of `experiment domains` (and `reproduce fig5`). */
+export interface DomainsCliOptions extends ModelCliOptions {
+  captions: string;
+  pairs: number;
+  seed: number;
+  maxSentences: number;
+  normalWords?: string[];
+  anomalyWords?: string[];
+  inflections?: boolean;
+  caseSensitive?: boolean;
+  perplexity?: number;
+  iterations?: number;
+  tsneMethod?: string;
+  out: string;
+}
+
+/** Adds the flags of `experiment domains`. */
+export function addDomainsOptions(cmd: Command): Command {
+  cmd
+    .requiredOption('--captions <file>', 'COCO captions JSON (captions_train2017.json) or a text file, one sentence per line')
+    .option('--pairs <n>', `prompt pairs: the detector's training set, all plotted (default ${DOMAINS_DEFAULTS.pairs})`, intOption('--pairs', 1), DOMAINS_DEFAULTS.pairs)
+    .option('--seed <n>', 'seed of the words, the detector, the sentence subset and the t-SNE (default 0)', intOption('--seed', 0, 0xffffffff), 0)
+    .option('--max-sentences <n>', `at most this many sentences, a seeded random subset (default ${DOMAINS_DEFAULTS.maxSentences})`, intOption('--max-sentences', 1), DOMAINS_DEFAULTS.maxSentences)
+    .option('--normal-words <list>', 'words that make a sentence normal (default "normal")', wordListOption('--normal-words'))
+    .option('--anomaly-words <list>', 'words that make a sentence anomalous (default "damage")', wordListOption('--anomaly-words'))
+    .option('--inflections', 'count inflections ("damaged", "damages", "damaging") as the word')
+    .option('--case-sensitive', 'match letter case exactly')
+    .option('--perplexity <x>', 't-SNE perplexity (default 30)', numberOption('--perplexity'))
+    .option('--iterations <n>', 't-SNE iterations, ≥ 250 (default 1000)', intOption('--iterations', 250, 100_000))
+    .option('--tsne-method <m>', 'barnes_hut (default) | exact (O(n²), at most 5,000 points)')
+    .requiredOption('--out <dir>', 'directory for domains.json, domains.svg and domains.html');
+  return addModelOptions(cmd);
+}
+
+/** Runs `experiment domains` from its flags and prints the summary. */
+export async function domainsAction(o: DomainsCliOptions): Promise<void> {
+  if (o.tsneMethod !== undefined && o.tsneMethod !== 'exact' && o.tsneMethod !== 'barnes_hut') {
+    throw new RwdaError(`--tsne-method must be exact or barnes_hut, got '${o.tsneMethod}'`);
+  }
+  ensureOutDir('--out', o.out);
+  await withModel(o, reporter, async (model, name, store, onEvent) => {
+    const { file, paths } = await runDomainsExperiment({
+      backbone: model,
+      backboneName: name ?? basename(model.dir),
+      pretrained: name,
+      store,
+      captions: o.captions,
+      match: { normalWords: o.normalWords, anomalyWords: o.anomalyWords, inflections: o.inflections, caseSensitive: o.caseSensitive },
+      pairs: o.pairs,
+      seed: o.seed,
+      maxSentences: o.maxSentences,
+      perplexity: o.perplexity,
+      iterations: o.iterations,
+      method: o.tsneMethod as 'exact' | 'barnes_hut' | undefined,
+      out: o.out,
+      onEvent,
+    });
+    const r = file.results;
+    return {
+      experiment: 'domains',
+      ...paths,
+      points: r.n,
+      counts: r.counts,
+      captions: r.captions,
+      panels: r.panels.map((p) => ({ layer: p.layer, width: p.width, nn1: p.nn1, reused: p.run.reused })),
+      cache: cacheSummary(store.path, file.stats),
+    };
+  });
+}
+
+/** Registers `experiment` with its subcommands `pairs`, `words`, `tsne` and `domains`. */
 export function register(program: Command): void {
   const group = program
     .command('experiment')
-    .description("the paper's analyses (Sections 4.4–4.5): pairs, words, tsne; each writes <name>.json, <name>.svg and <name>.html into --out");
+    .description("the paper's analyses (Sections 4.4–4.5): pairs, words, tsne, domains; each writes <name>.json, <name>.svg and <name>.html into --out");
 
   const pairs = group
     .command('pairs')
@@ -277,4 +360,10 @@ export function register(program: Command): void {
       });
     },
   );
+
+  const domains = group
+    .command('domains')
+    .description('Figure 5: t-SNE of prompts and natural sentences at the FNN input and after each hidden layer, with 1-NN class / domain accuracy per panel; resumable');
+  addDomainsOptions(domains).action(domainsAction);
+
 }

@@ -70,3 +70,17 @@ export {
   type TsneGroup,
   type TsneResults,
 } from './tsne_experiment.ts';
+export {
+  DOMAINS_DEFAULTS,
+  nn1Accuracy,
+  renderDomainsHtml,
+  runDomainsExperiment,
+  sampleIndices,
+  type DomainsConfig,
+  type DomainsEvent,
+  type DomainsExperimentOptions,
+  type DomainsFile,
+  type DomainsPanel,
+  type DomainsResults,
+} from './domains.ts';
+export { DOMAIN_GROUPS, renderDomainsSvg, type DomainGroup } from './domains_plot.ts';

@@ -21,7 +21,7 @@ import type { ExperimentData, ExperimentEvent, SweepStats, TrainingConfig } from
 export const EXPERIMENT_FORMAT = 'rwda-experiment/v1' as const;
 
 /** The experiments of the paper's Sections 4.4–4.5. */
-export type ExperimentName = 'pairs' | 'words' | 'tsne';
+export type ExperimentName = 'pairs' | 'words' | 'tsne' | 'domains';
 
 /** The whole `<name>.json`. */
 export interface ExperimentFile<Config, Results> {

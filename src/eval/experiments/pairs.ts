@@ -105,6 +105,7 @@ export function renderPairsHtml(file: PairsFile, svg: string): string {
     svg,
     figureNotes: [
       'Mean AUROC over the categories; Ours and CLIP + Ours: mean ± sample std over seeds (error bars); CLIP does not depend on N.',
+      'Paper Figure 4 is a plot whose values are not in the text; the paper only says N = 10,000 is best on MVTec-AD and fewer or more pairs are worse, so no reference values are shown.',
     ],
     sections: [{ id: 'numbers', title: 'Numbers (percent, mean ± std over seeds)', html: table(file.results.points) }],
     config: commonConfigLines(file, c.backbone, c, c.training),

@@ -240,7 +240,7 @@ export const TSNE_STYLE = {
   'image-anomalous': { color: '#b91c1c', marker: 'diamond' as Marker },
 } as const;
 
-function markerPath(marker: Marker, x: number, y: number, r: number): string {
+export function markerPath(marker: Marker, x: number, y: number, r: number): string {
   switch (marker) {
     case 'circle':
       return `<circle cx="${n(x)}" cy="${n(y)}" r="${n(r)}"/>`;

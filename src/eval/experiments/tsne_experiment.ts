@@ -165,6 +165,7 @@ export function renderTsneHtml(file: TsneFile, svg: string): string {
     svg,
     figureNotes: [
       'All points are L2-normalised CLIP embeddings mapped by one t-SNE run: prompts as they train the FNN ("[] a [] photo [] of [] {state} object []"), images as the detector scores them (standard view).',
+      'Paper Figure 3 is a picture with no values; the paper says normal and anomalous prompts form separate groups, each with some diversity.',
     ],
     sections: [{ id: 'points', title: 'Points', html: `<table class="groups"><thead><tr><th>Group</th><th>Points</th></tr></thead><tbody>${rows}</tbody></table>` }],
     config,
