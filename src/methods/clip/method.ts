@@ -1,16 +1,11 @@
 /** The `clip` entry of the registry: s_clip of every image (multi-crop optional), no few-shot form. */
 import { RwdaError } from '../../errors.ts';
 import { embedImageViews } from '../common/embed_cache.ts';
-import { readInputs, reportErrors } from '../common/inputs.ts';
+import { checkChunkSize, readInputs, reportErrors } from '../common/inputs.ts';
 import type { ImagePrediction, MethodContext, MethodRunner, MethodSpec, PredictOptions } from '../method.ts';
 import { MULTICROP_DEFAULTS, PROMPT_DEFAULTS } from '../rwda/defaults.ts';
 import { clipImageScores, promptPairEmbeddings } from './scoring.ts';
 import { CLIP_SETTINGS, resolveClipSettings } from './settings.ts';
-
-function checkChunk(n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new RwdaError(`chunkSize must be a positive integer, got ${n}`);
-  return n;
-}
 
 async function open(ctx: MethodContext): Promise<MethodRunner> {
   const settings = resolveClipSettings(ctx.settings);
@@ -25,7 +20,7 @@ async function open(ctx: MethodContext): Promise<MethodRunner> {
       const object = opts.object ?? PROMPT_DEFAULTS.unknownObject;
       const t = await promptPairEmbeddings(backbone, object, settings, store);
       const scales = opts.crops === 'grid' ? MULTICROP_DEFAULTS.scales : undefined;
-      const chunkSize = checkChunk(opts.chunkSize ?? 8);
+      const chunkSize = checkChunkSize(opts.chunkSize, 8);
       const out: ImagePrediction[] = [];
       for (let start = 0; start < images.length; start += chunkSize) {
         const { names, sources, at, errors } = await readInputs(images.slice(start, start + chunkSize), start);

@@ -45,3 +45,10 @@ export function reportErrors(errors: ReadonlyMap<number, Error>, names: readonly
     onError(file, e);
   }
 }
+
+/** The images-per-step option of predict / score, checked (default `fallback`). */
+export function checkChunkSize(n: number | undefined, fallback: number): number {
+  const v = n ?? fallback;
+  if (!Number.isInteger(v) || v < 1) throw new RwdaError(`chunkSize must be a positive integer, got ${v}`);
+  return v;
+}

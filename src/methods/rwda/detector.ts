@@ -18,7 +18,7 @@ import { backboneName, type Backbone } from '../common/backbone.ts';
 import { MULTICROP_DEFAULTS, PROMPT_DEFAULTS } from './defaults.ts';
 import { readFnn, readMeta, writeDetectorDir, type DetectorMeta } from './detector_artifact.ts';
 import { embedImageViews, type ViewCounts } from '../common/embed_cache.ts';
-import { readInputs, reportErrors, type DetectInput } from '../common/inputs.ts';
+import { checkChunkSize, readInputs, reportErrors, type DetectInput } from '../common/inputs.ts';
 import type { Fnn } from './fnn/model.ts';
 import type { CropAggregation } from '../common/multicrop.ts';
 import { promptPairEmbeddings } from '../clip/scoring.ts';
@@ -182,8 +182,7 @@ export class Detector {
     if (crops !== 'none' && crops !== 'grid') throw new RwdaError(`crops must be 'none' or 'grid', got ${JSON.stringify(crops)}`);
     const scales = crops === 'grid' ? (opts.scales ?? MULTICROP_DEFAULTS.scales) : undefined;
     const aggregation = opts.aggregation ?? MULTICROP_DEFAULTS.cropAggregation;
-    const chunkSize = opts.chunkSize ?? 8;
-    if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RwdaError(`chunkSize must be a positive integer, got ${chunkSize}`);
+    const chunkSize = checkChunkSize(opts.chunkSize, 8);
     const { tNormal, tAnomaly } = await this.promptEmbeddings(opts.object, store);
     const dim = this.fnn.dim;
     const out: ImageScores[] = [];

@@ -5,7 +5,7 @@
  */
 import { RwdaError } from '../../errors.ts';
 import { embedImageWindows } from '../common/embed_windows.ts';
-import { readInputs, reportErrors } from '../common/inputs.ts';
+import { checkChunkSize, readInputs, reportErrors } from '../common/inputs.ts';
 import { embedReferences } from '../common/references.ts';
 import type { ImagePrediction, MethodContext, MethodRunner, MethodSpec, PredictOptions } from '../method.ts';
 import { ensembleEmbeddings } from './ensemble.ts';
@@ -40,8 +40,7 @@ async function open(ctx: MethodContext): Promise<MethodRunner> {
     async predict(images, opts: PredictOptions = {}) {
       if (opts.crops !== undefined && opts.crops !== 'none') throw new RwdaError('winclip scores windows, not multi-crop views: use crops none');
       const t = await text(opts.object ?? DEFAULT_CLASS);
-      const chunkSize = opts.chunkSize ?? 4;
-      if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RwdaError(`chunkSize must be a positive integer, got ${chunkSize}`);
+      const chunkSize = checkChunkSize(opts.chunkSize, 4);
       const out: ImagePrediction[] = [];
       for (let start = 0; start < images.length; start += chunkSize) {
         const { names, sources, at, errors } = await readInputs(images.slice(start, start + chunkSize), start);
